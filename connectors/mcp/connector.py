@@ -1,0 +1,249 @@
+"""An MCP server upstream (stdio, legacy SSE or Streamable HTTP), supervised and shared by every agent.
+
+One SDK client session per upstream carries every agent's calls; the SDK numbers its own request
+ids, so agents' JSON-RPC ids never meet upstream. The supervisor connects, reads the catalog,
+refreshes it on list-changed notifications, and reconnects with exponential backoff when the
+upstream dies. While the upstream is down, calls fail at once with UpstreamUnavailableError.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp import Client
+from mcp.client.session import ClientRequestContext, IncomingMessage
+from pydantic import BaseModel, TypeAdapter
+
+from connectors.mcp.catalog import read_catalog
+from connectors.mcp.errors import upstream_failures
+from connectors.mcp.transport import McpUpstreamConfig, open_transport
+from hub.config.model import StdioUpstreamConfig, StreamableHttpUpstreamConfig
+from hub.core.catalog import Catalog
+from hub.core.connector import CallContext, ChangeListener, UpstreamHealth, UpstreamState
+from hub.errors import InvalidParamsError, UpstreamRejectedError, UpstreamUnavailableError
+
+log = logging.getLogger(__name__)
+
+_RAW: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+_REQUESTS: dict[str, type[types.Request[Any, Any]]] = {
+    "tools/call": types.CallToolRequest,
+    "resources/read": types.ReadResourceRequest,
+    "resources/subscribe": types.SubscribeRequest,
+    "resources/unsubscribe": types.UnsubscribeRequest,
+    "prompts/get": types.GetPromptRequest,
+    "completion/complete": types.CompleteRequest,
+    "logging/setLevel": types.SetLevelRequest,
+}
+_RELAYED_RESULTS: dict[str, type[BaseModel]] = {
+    "elicitation/create": types.ElicitResult,
+    "sampling/createMessage": types.CreateMessageResult,
+    "roots/list": types.ListRootsResult,
+}
+_LIST_CHANGED = (
+    types.ToolListChangedNotification,
+    types.ResourceListChangedNotification,
+    types.PromptListChangedNotification,
+)
+
+
+class McpConnector:
+    def __init__(self, config: McpUpstreamConfig) -> None:
+        self.name = config.name
+        self.call_timeout_s = config.call_timeout_s
+        self._config = config
+        self._client: Client | None = None
+        self._catalog: Catalog | None = None
+        self._state: UpstreamState = "starting"
+        self._detail = ""
+        self._restarts = 0
+        self._listeners: list[ChangeListener] = []
+        self._broken = anyio.Event()
+        self._refresh = anyio.Event()
+        self._inflight: dict[int, CallContext] = {}
+        self._next_call = 0
+
+    # --- Connector protocol ------------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog | None:
+        return self._catalog
+
+    @property
+    def health(self) -> UpstreamHealth:
+        version = self._client.protocol_version if self._client is not None else None
+        return UpstreamHealth(self.name, self._state, self._detail, self._restarts, version)
+
+    def subscribe_changes(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    async def request(self, method: str, params: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
+        client = self._client
+        if client is None:
+            raise UpstreamUnavailableError(
+                f"upstream {self.name!r} is not available right now ({self._detail or self._state}); try again shortly",
+                upstream=self.name,
+            )
+        request_type = _REQUESTS.get(method)
+        if request_type is None:
+            raise InvalidParamsError(f"method {method!r} cannot be forwarded")
+        request = request_type.model_validate({"method": method, "params": dict(params)})
+        call_id = self._next_call
+        self._next_call += 1
+        self._inflight[call_id] = ctx
+        try:
+            with upstream_failures(self.name, ctx.deadline, on_broken=self._broken.set):
+                result = await client.session.send_request(
+                    request,
+                    _RAW,  # type: ignore[type-var]  # raw passthrough: keep every wire field the upstream sent
+                    progress_callback=ctx.progress,  # type: ignore[arg-type]  # same (progress, total, message) shape
+                )
+                return result
+        finally:
+            del self._inflight[call_id]
+
+    async def run(self) -> None:
+        backoff = self._backoff_start()
+        while True:
+            self._broken = anyio.Event()
+            try:
+                await self._serve_once()
+                backoff = self._backoff_start()
+            except anyio.get_cancelled_exc_class():
+                self._set_state("stopped", "")
+                raise
+            except Exception as exc:  # one upstream failing must never end the hub
+                self._set_state("down", _describe(exc))
+                log.warning("upstream.down", extra={"upstream": self.name, "error": _describe(exc)})
+            self._restarts += 1
+            await anyio.sleep(backoff)
+            backoff = min(backoff * 2, self._backoff_max())
+
+    # --- supervision ---------------------------------------------------------------------------
+
+    async def _serve_once(self) -> None:
+        closed = self._broken
+        mode = self._config.protocol if isinstance(self._config, StreamableHttpUpstreamConfig) else "auto"
+        if mode == "auto" and not isinstance(self._config, StreamableHttpUpstreamConfig):
+            mode = "legacy"  # stdio and SSE speak the handshake era; skip the discover probe
+        client = Client(
+            open_transport(self._config, closed),
+            mode=mode,
+            message_handler=self._on_message,
+            logging_callback=self._on_log,
+            elicitation_callback=self._on_elicit,
+            sampling_callback=self._on_sample,
+            list_roots_callback=self._on_roots,
+            cache=None,
+            client_info=types.Implementation(name="hub", version="0.1.0"),
+        )
+        with anyio.CancelScope(deadline=anyio.current_time() + self._config.connect_timeout_s) as connecting:
+            async with client:
+                connecting.deadline = math.inf
+                await self._serve_connected(client, closed)
+        if connecting.cancelled_caught:
+            raise TimeoutError(f"no handshake within {self._config.connect_timeout_s:g}s")
+
+    async def _serve_connected(self, client: Client, closed: anyio.Event) -> None:
+        try:
+            self._catalog = await self._read_catalog(client)
+            self._client = client
+            self._set_state("ready", "")
+            log.info("upstream.ready", extra={"upstream": self.name, "protocol": client.protocol_version})
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._refresh_on_change, client)
+                await closed.wait()
+                tg.cancel_scope.cancel()
+            raise ConnectionError("the connection to the upstream closed")
+        finally:
+            self._client = None
+            self._catalog = None
+
+    async def _read_catalog(self, client: Client) -> Catalog:
+        with anyio.fail_after(self._config.connect_timeout_s):
+            return await read_catalog(client)
+
+    async def _refresh_on_change(self, client: Client) -> None:
+        while True:
+            await self._refresh.wait()
+            self._refresh = anyio.Event()
+            try:
+                self._catalog = await self._read_catalog(client)
+            except Exception as exc:
+                log.warning("upstream.catalog_failed", extra={"upstream": self.name, "error": _describe(exc)})
+                self._broken.set()
+                return
+            self._notify()
+
+    def _set_state(self, state: UpstreamState, detail: str) -> None:
+        changed = state != self._state
+        self._state, self._detail = state, detail
+        if changed:
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener(self.name)
+
+    def _backoff_start(self) -> float:
+        return self._config.restart_backoff_s if isinstance(self._config, StdioUpstreamConfig) else 0.5
+
+    def _backoff_max(self) -> float:
+        return self._config.restart_backoff_max_s if isinstance(self._config, StdioUpstreamConfig) else 30.0
+
+    # --- what the upstream sends us ---------------------------------------------------------------
+
+    async def _on_message(self, message: IncomingMessage) -> None:
+        if isinstance(message, _LIST_CHANGED):
+            self._refresh.set()
+        elif isinstance(message, Exception):
+            log.warning("upstream.transport_error", extra={"upstream": self.name, "error": _describe(message)})
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        # Upstream log messages are not request-scoped, so they cannot be attributed to one agent:
+        # they go to the hub's log, never to an agent that did not cause them.
+        log.info("upstream.log", extra={"upstream": self.name, "level": params.level, "data": str(params.data)[:2000]})
+
+    async def _on_elicit(self, context: ClientRequestContext, params: types.ElicitRequestParams) -> Any:
+        return await self._relay("elicitation/create", params)
+
+    async def _on_sample(self, context: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
+        return await self._relay("sampling/createMessage", params)
+
+    async def _on_roots(self, context: ClientRequestContext) -> Any:
+        return await self._relay("roots/list", None)
+
+    async def _relay(self, method: str, params: Any) -> Any:
+        """Hand an upstream's request to the agent whose call it belongs to.
+
+        The SDK does not tell which in-flight call an upstream request belongs to, so the hub relays
+        only when exactly one agent call is in flight on this upstream; otherwise it refuses rather
+        than risk asking the wrong agent.
+        """
+        peers = {id(ctx.peer): ctx for ctx in self._inflight.values() if ctx.peer is not None}
+        if len(self._inflight) != 1 or len(peers) != 1:
+            return types.ErrorData(
+                code=types.INVALID_REQUEST,
+                message=f"{method} cannot be relayed: the hub cannot tell which agent call it belongs to",
+            )
+        ctx = next(iter(peers.values()))
+        assert ctx.peer is not None
+        wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
+        try:
+            result = await ctx.peer.request(method, wire)
+        except UpstreamRejectedError as exc:
+            return types.ErrorData(code=exc.rpc_code, message=exc.message)
+        except Exception as exc:
+            return types.ErrorData(code=types.INTERNAL_ERROR, message=f"{method} failed at the agent: {exc}")
+        return _RELAYED_RESULTS[method].model_validate(result)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    text = str(exc) or type(exc).__name__
+    return text[:300]

@@ -1,0 +1,137 @@
+"""Open the SDK client transport an upstream's config names, and notice when it closes.
+
+stdio upstreams get their stderr captured line by line into the hub's log. Every transport's read
+side is watched so the supervisor learns at once that the upstream went away (process exit, SSE
+stream closed) instead of on the next call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+import httpx2
+from mcp.client._transport import TransportStreams
+from mcp.client.sse import sse_client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._stream_protocols import ReadStream
+from mcp.shared.message import SessionMessage
+
+from hub.config.model import SseUpstreamConfig, StdioUpstreamConfig, StreamableHttpUpstreamConfig
+
+log = logging.getLogger(__name__)
+
+McpUpstreamConfig = StdioUpstreamConfig | SseUpstreamConfig | StreamableHttpUpstreamConfig
+
+
+class WatchedReadStream:
+    """A read stream that sets `closed` when the transport behind it ends."""
+
+    def __init__(self, inner: ReadStream[SessionMessage | Exception], closed: anyio.Event) -> None:
+        self._inner = inner
+        self._closed = closed
+
+    async def receive(self) -> SessionMessage | Exception:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._closed.set()
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+    def __getattr__(self, name: str) -> Any:  # e.g. `last_context`, read by the SDK when present
+        return getattr(self._inner, name)
+
+
+@asynccontextmanager
+async def open_transport(config: McpUpstreamConfig, closed: anyio.Event) -> AsyncIterator[TransportStreams]:
+    """Open the transport for `config`; `closed` is set when its read side ends."""
+    if isinstance(config, StdioUpstreamConfig):
+        transport = _stdio(config)
+    elif isinstance(config, SseUpstreamConfig):
+        transport = _sse(config)
+    else:
+        transport = _streamable_http(config)
+    async with transport as (read, write):
+        yield WatchedReadStream(read, closed), write
+
+
+@asynccontextmanager
+async def _stdio(config: StdioUpstreamConfig) -> AsyncIterator[TransportStreams]:
+    env = dict(os.environ)
+    env.update({k: v.get_secret_value() for k, v in config.env.items()})
+    params = StdioServerParameters(
+        command=config.command,
+        args=list(config.args),
+        env=env,
+        cwd=str(config.cwd) if config.cwd else None,
+        encoding_error_handler="replace",
+    )
+    read_fd, write_fd = os.pipe()
+    errlog = os.fdopen(write_fd, "w", encoding="utf-8", errors="replace")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_pump_stderr, config.name, read_fd)
+        try:
+            async with stdio_client(params, errlog=errlog) as streams:
+                yield streams
+        finally:
+            errlog.close()  # the child holds its own copy; the pump ends when the child exits too
+            tg.cancel_scope.cancel()  # don't wait on grandchildren that inherited the pipe
+
+
+async def _pump_stderr(upstream: str, fd: int) -> None:
+    """Copy an upstream's stderr into the log, one record a line."""
+
+    def read_lines() -> None:
+        with os.fdopen(fd, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line:
+                    log.info("upstream.stderr", extra={"upstream": upstream, "line": line[:2000]})
+
+    await anyio.to_thread.run_sync(read_lines, abandon_on_cancel=True)
+
+
+def _headers(config: SseUpstreamConfig | StreamableHttpUpstreamConfig) -> dict[str, str]:
+    return {k: v.get_secret_value() for k, v in config.headers.items()}
+
+
+def _sse(config: SseUpstreamConfig) -> Any:
+    return sse_client(config.url, headers=_headers(config), timeout=config.connect_timeout_s)
+
+
+@asynccontextmanager
+async def _streamable_http(config: StreamableHttpUpstreamConfig) -> AsyncIterator[TransportStreams]:
+    timeout = httpx2.Timeout(config.connect_timeout_s, read=max(config.call_timeout_s, 300.0))
+    limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
+    async with (
+        httpx2.AsyncClient(headers=_headers(config), timeout=timeout, limits=limits) as http,
+        streamable_http_client(config.url, http_client=http) as streams,
+    ):
+        yield streams

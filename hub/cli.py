@@ -1,0 +1,90 @@
+"""`hub serve | check | schema | stdio | keygen` — argument parsing and wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from hub.config.load import load_config
+from hub.config.model import HubConfig
+from hub.errors import ConfigError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hub", description="MCP/A2A agent hub and virtual tool server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = sub.add_parser("serve", help="run the hub")
+    serve_cmd.add_argument("--config", "-c", required=True)
+    serve_cmd.add_argument("--host")
+    serve_cmd.add_argument("--port", type=int)
+
+    check = sub.add_parser("check", help="validate a config file and print what it defines")
+    check.add_argument("--config", "-c", required=True)
+
+    sub.add_parser("schema", help="print the config file's JSON Schema")
+    sub.add_parser("keygen", help="print a new agent key and its sha256 digest")
+
+    stdio = sub.add_parser("stdio", help="serve one virtual server on stdin/stdout")
+    stdio.add_argument("--url", help="bridge to a remote hub's /servers/NAME/mcp URL")
+    stdio.add_argument("--key", help="agent key for --url (or env HUB_KEY)")
+    stdio.add_argument("--config", "-c", help="run locally from this config")
+    stdio.add_argument("--server", help="virtual server name (with --config)")
+    stdio.add_argument("--agent", help="agent whose grants apply (with --config)")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "schema":
+            print(json.dumps(HubConfig.model_json_schema(), indent=2))
+            return 0
+        if args.command == "keygen":
+            from hub.auth.api_keys import digest, generate_key
+
+            key = generate_key()
+            print(f"key:    {key}\nsha256: {digest(key)}")
+            return 0
+        if args.command == "check":
+            return _check(args.config)
+        if args.command == "serve":
+            from hub.serve import serve
+
+            config = load_config(args.config)
+            return serve(config, host=args.host, port=args.port)
+        return _stdio(args)
+    except ConfigError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+
+
+def _check(path: str) -> int:
+    config = load_config(path)
+    print(f"{path}: ok")
+    print(f"  upstreams:       {', '.join(u.name for u in config.upstreams) or '-'}")
+    print(f"  virtual servers: {', '.join(v.name for v in config.virtual_servers) or '-'}")
+    print(f"  agents:          {', '.join(a.name for a in config.agents) or '-'}")
+    return 0
+
+
+def _stdio(args: argparse.Namespace) -> int:
+    import os
+
+    from hub.stdio_bridge import bridge_remote, serve_local
+
+    if args.url:
+        key = args.key or os.environ.get("HUB_KEY")
+        if not key:
+            print("hub stdio --url needs --key or HUB_KEY", file=sys.stderr)
+            return 2
+        return bridge_remote(args.url, key)
+    if not (args.config and args.server and args.agent):
+        print(
+            "hub stdio needs either --url URL --key KEY, or --config FILE --server NAME --agent NAME", file=sys.stderr
+        )
+        return 2
+    return serve_local(load_config(args.config), args.server, args.agent)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""The one configuration model: startup sections and the catalog the database is seeded from."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
+
+# A name that is safe in a URL path segment, a log field and a tool-name prefix.
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+# The MCP spec's tool-name rule (2025-11-25): 1-128 chars of A-Z a-z 0-9 _ - . /
+ToolName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]{1,128}$")]
+TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_./-]{1,128}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- startup sections -------------------------------------------------------------------------
+
+
+class LimitsConfig(_Model):
+    max_body_bytes: PositiveInt = 4 * 1024 * 1024
+    max_header_bytes: PositiveInt = 16 * 1024
+    max_header_count: PositiveInt = 100
+    slow_client_timeout_s: PositiveFloat = 30.0
+    max_sessions_per_agent: PositiveInt = 100
+    max_sessions: PositiveInt = 10_000
+    session_idle_timeout_s: PositiveFloat = 30 * 60
+
+
+class ServerConfig(_Model):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    public_url: str | None = None
+    admin_token: SecretStr | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    shutdown_grace_s: PositiveFloat = 10.0
+    limits: LimitsConfig = LimitsConfig()
+
+
+class StorageConfig(_Model):
+    url: str = "sqlite+aiosqlite:///data/hub.db"
+
+
+class ObservabilityConfig(_Model):
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "text"
+
+
+# --- upstreams ---------------------------------------------------------------------------------
+
+
+class _UpstreamBase(_Model):
+    name: Name
+    description: str = ""
+    call_timeout_s: PositiveFloat = 30.0
+    connect_timeout_s: PositiveFloat = 10.0
+    enabled: bool = True
+
+
+class StdioUpstreamConfig(_UpstreamBase):
+    kind: Literal["stdio"]
+    command: str
+    args: tuple[str, ...] = ()
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+    cwd: Path | None = None
+    start: Literal["boot", "on_demand"] = "boot"
+    restart_backoff_s: PositiveFloat = 0.5
+    restart_backoff_max_s: PositiveFloat = 30.0
+
+
+class _HttpUpstreamBase(_UpstreamBase):
+    url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+
+
+class SseUpstreamConfig(_HttpUpstreamBase):
+    kind: Literal["sse"]
+
+
+class StreamableHttpUpstreamConfig(_HttpUpstreamBase):
+    kind: Literal["streamable-http"]
+    protocol: Literal["auto", "legacy", "2026-07-28"] = "auto"
+
+
+UpstreamConfig = Annotated[
+    StdioUpstreamConfig | SseUpstreamConfig | StreamableHttpUpstreamConfig, Field(discriminator="kind")
+]
+
+
+# --- virtual servers ---------------------------------------------------------------------------
+
+
+class SelectionConfig(_Model):
+    """What one upstream contributes to a virtual server. Globs match upstream names (URIs for resources)."""
+
+    upstream: Name
+    tools: tuple[str, ...] = ("*",)
+    exclude_tools: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ("*",)
+    exclude_resources: tuple[str, ...] = ()
+    prompts: tuple[str, ...] = ("*",)
+    exclude_prompts: tuple[str, ...] = ()
+    rename: dict[str, ToolName] = Field(default_factory=dict)
+    descriptions: dict[str, str] = Field(default_factory=dict)
+
+
+class VirtualServerConfig(_Model):
+    name: Name
+    description: str = ""
+    prefix: Literal["always", "on_collision", "never"] = "on_collision"
+    separator: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]{1,4}$")] = "__"
+    include: tuple[SelectionConfig, ...] = ()
+
+
+# --- agents ------------------------------------------------------------------------------------
+
+
+class AgentKeyConfig(_Model):
+    """A key given as plaintext (best as ${env:..}/${file:..}) or as its stored hash."""
+
+    key: SecretStr | None = None
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    expires_at: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AgentKeyConfig:
+        if (self.key is None) == (self.sha256 is None):
+            raise ValueError("give exactly one of 'key' or 'sha256'")
+        return self
+
+
+class GrantConfig(_Model):
+    server: Name
+    tools: tuple[str, ...] | None = None  # allow-list of exposed tool names (globs); None = all
+
+
+class AgentConfig(_Model):
+    name: Name
+    team: Name | None = None
+    keys: tuple[AgentKeyConfig, ...] = ()
+    servers: tuple[GrantConfig, ...] = ()
+
+
+# --- root --------------------------------------------------------------------------------------
+
+
+class HubConfig(_Model):
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    upstreams: tuple[UpstreamConfig, ...] = ()
+    virtual_servers: tuple[VirtualServerConfig, ...] = ()
+    agents: tuple[AgentConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> HubConfig:
+        _unique("upstreams", [u.name for u in self.upstreams])
+        _unique("virtual_servers", [v.name for v in self.virtual_servers])
+        _unique("agents", [a.name for a in self.agents])
+        upstreams = {u.name for u in self.upstreams}
+        for i, vs in enumerate(self.virtual_servers):
+            for j, sel in enumerate(vs.include):
+                if sel.upstream not in upstreams:
+                    raise ValueError(f"virtual_servers[{i}].include[{j}]: upstream {sel.upstream!r} is not defined")
+        servers = {v.name for v in self.virtual_servers}
+        for i, agent in enumerate(self.agents):
+            for j, grant in enumerate(agent.servers):
+                if grant.server not in servers:
+                    raise ValueError(f"agents[{i}].servers[{j}]: virtual server {grant.server!r} is not defined")
+        return self
+
+
+def _unique(section: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{section}[{i}]: name {name!r} is used twice")
+        seen.add(name)

@@ -1,0 +1,68 @@
+"""The seam between the hub and anything it forwards calls to."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from hub.core.catalog import Catalog
+from hub.core.principal import Principal
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+ChangeListener = Callable[[str], None]
+UpstreamState = Literal["starting", "ready", "down", "stopped"]
+
+
+class AgentPeer(Protocol):
+    """The calling agent's side of the connection, for requests an upstream sends back (elicitation, ...)."""
+
+    async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Everything an outbound call needs to know about the call that caused it."""
+
+    principal: Principal
+    server: str
+    deadline: float  # anyio.current_time() value after which the call is abandoned
+    progress: ProgressFn | None = None
+    peer: AgentPeer | None = None
+    meta: Mapping[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamHealth:
+    name: str
+    state: UpstreamState
+    detail: str = ""
+    restarts: int = 0
+    protocol_version: str | None = None
+
+
+class Connector(Protocol):
+    """An upstream, as the hub sees it. Implementations translate their own failures into HubErrors."""
+
+    name: str
+    call_timeout_s: float
+
+    @property
+    def catalog(self) -> Catalog | None:
+        """The last catalog the upstream reported, or None while it is not ready."""
+        ...
+
+    @property
+    def health(self) -> UpstreamHealth: ...
+
+    def subscribe_changes(self, listener: ChangeListener) -> None:
+        """`listener(upstream_name)` runs whenever the catalog changes or the upstream goes up or down."""
+        ...
+
+    async def request(self, method: str, params: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """Forward one request (tools/call, resources/read, prompts/get, ...) and return its wire result."""
+        ...
+
+    async def run(self) -> None:
+        """Keep the upstream connected until cancelled (supervision, restarts, catalog refresh)."""
+        ...

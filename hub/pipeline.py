@@ -1,0 +1,127 @@
+"""The one place a call walks the path: grant → virtual server → connector (→ audit, limits, policies later).
+
+Transports hand over a Principal, a virtual server name, an MCP method and its wire params; the
+pipeline answers with a wire result or raises a HubError. It never names a transport or a concrete
+connector.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from hub.core.catalog import ItemKind, WireItem
+from hub.core.connector import AgentPeer, CallContext, Connector, ProgressFn
+from hub.core.principal import Grant, Principal
+from hub.errors import InvalidParamsError, NotFoundError
+from hub.virtual.registry import Registry
+from hub.virtual.view import Exposed, View
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The agent-side facts a call carries through the pipeline."""
+
+    principal: Principal
+    server: str
+    progress: ProgressFn | None = None
+    peer: AgentPeer | None = None
+
+
+class Pipeline:
+    def __init__(self, registry: Registry, connectors: Mapping[str, Connector]) -> None:
+        self._registry = registry
+        self._connectors = connectors
+
+    def registry_has(self, server: str) -> bool:
+        return self._registry.view(server) is not None
+
+    def description(self, server: str) -> str:
+        view = self._registry.view(server)
+        return view.description if view is not None else ""
+
+    def open(self, principal: Principal, server: str) -> tuple[View, Grant]:
+        """The view an agent may use. Not granted and not existing read the same."""
+        grant = principal.grant_for(server)
+        view = self._registry.view(server) if grant is not None else None
+        if view is None or grant is None:
+            raise NotFoundError(f"virtual server {server!r} not found")
+        return view, grant
+
+    def list_items(self, principal: Principal, server: str, kind: ItemKind) -> list[WireItem]:
+        view, grant = self.open(principal, server)
+        if kind == "tool":
+            return [e.item for name, e in view.tools.items() if grant.allows_tool(name)]
+        if kind == "prompt":
+            return [e.item for e in view.prompts.values()]
+        if kind == "resource":
+            return [e.item for e in view.resources.values()]
+        return [e.item for e in view.templates]
+
+    async def forward(self, caller: Caller, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        view, grant = self.open(caller.principal, caller.server)
+        target, upstream_params = _route(view, grant, method, params)
+        connector = self._connectors.get(target.upstream)
+        if connector is None:
+            raise NotFoundError(_not_found_message(method, params))
+        ctx = CallContext(
+            principal=caller.principal,
+            server=caller.server,
+            deadline=anyio.current_time() + connector.call_timeout_s,
+            progress=caller.progress,
+            peer=caller.peer,
+        )
+        return await connector.request(method, upstream_params, ctx)
+
+
+def _route(view: View, grant: Grant, method: str, params: Mapping[str, Any]) -> tuple[Exposed, dict[str, Any]]:
+    """Find the exposed item a request names and rewrite its params to the upstream's names."""
+    out = dict(params)
+    target: Exposed | None = None
+    if method == "tools/call":
+        name = str(params.get("name", ""))
+        target = view.tools.get(name) if grant.allows_tool(name) else None
+        if target is not None:
+            out["name"] = target.original
+    elif method == "prompts/get":
+        target = view.prompts.get(str(params.get("name", "")))
+        if target is not None:
+            out["name"] = target.original
+    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+        target = view.resolve_resource(str(params.get("uri", "")))
+    elif method == "completion/complete":
+        target, out["ref"] = _route_completion(view, params.get("ref"))
+    else:
+        raise InvalidParamsError(f"method {method!r} is not forwarded")
+    if target is None:
+        raise NotFoundError(_not_found_message(method, params))
+    return target, out
+
+
+def _route_completion(view: View, ref: Any) -> tuple[Exposed | None, Any]:
+    if not isinstance(ref, Mapping):
+        raise InvalidParamsError("completion/complete needs params.ref")
+    if ref.get("type") == "ref/prompt":
+        target = view.prompts.get(str(ref.get("name", "")))
+        return target, ({**ref, "name": target.original} if target else ref)
+    uri = str(ref.get("uri", ""))
+    for template in view.templates:
+        if template.original == uri:
+            return template, ref
+    return view.resources.get(uri), ref
+
+
+def _not_found_message(method: str, params: Mapping[str, Any]) -> str:
+    if method == "tools/call":
+        return f"Unknown tool: {params.get('name')}"
+    if method == "prompts/get":
+        return f"Unknown prompt: {params.get('name')}"
+    if method == "completion/complete":
+        return "Unknown completion reference"
+    return f"Unknown resource: {params.get('uri')}"

@@ -1,0 +1,165 @@
+"""Agent-facing MCP over HTTP: /servers/{name}/mcp (Streamable HTTP, both eras) and /servers/{name}/sse.
+
+The edge authenticates every request, refuses virtual servers the agent is not granted exactly as
+it refuses unknown ones, and then hands the request to the SDK's transport for that virtual server.
+Sessions are owned by the agent that opened them (the SDK compares the credential's identity).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.runner import serve_loop
+from mcp.server.sse import SseServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from hub.config.model import ServerConfig
+from hub.core.principal import Principal
+from hub.errors import HubError, NotFoundError
+from hub.pipeline import Pipeline
+from hub.transports.http_errors import error_response
+from hub.transports.mcp_server import PRINCIPAL_SCOPE_KEY, VirtualMcpServer
+
+log = logging.getLogger(__name__)
+
+Authenticate = Callable[[Request], Principal]
+
+
+@dataclass
+class _Endpoint:
+    mcp: VirtualMcpServer
+    sessions: StreamableHTTPSessionManager
+    sse: SseServerTransport
+    scope: anyio.CancelScope
+
+
+class McpEndpoints:
+    """ASGI app mounted at /servers; one SDK server and transport pair per virtual server, made on first use."""
+
+    def __init__(self, pipeline: Pipeline, authenticate: Authenticate, config: ServerConfig) -> None:
+        self._pipeline = pipeline
+        self._authenticate = authenticate
+        self._config = config
+        self._security = _security_settings(config)
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._lock = anyio.Lock()
+        self._tg: TaskGroup | None = None
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Own every endpoint's background work until cancelled."""
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            task_status.started()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self._tg = None
+
+    def lists_changed(self, server: str) -> None:
+        """Registry listener: a virtual server's lists changed (or it went away)."""
+        endpoint = self._endpoints.get(server)
+        if endpoint is None or self._tg is None:
+            return
+        if self._pipeline.registry_has(server):
+            self._tg.start_soon(endpoint.mcp.announce_lists_changed)
+        else:
+            self._endpoints.pop(server, None)
+            endpoint.scope.cancel()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        parts = scope["path"].removeprefix(scope.get("root_path", "")).strip("/").split("/")
+        request = Request(scope, receive)
+        try:
+            if len(parts) < 2 or parts[1] not in ("mcp", "sse", "messages"):
+                raise NotFoundError("not found")
+            principal = self._authenticate(request)
+            self._pipeline.open(principal, parts[0])  # unknown and ungranted answer alike
+            endpoint = await self._endpoint(parts[0])
+        except HubError as exc:
+            await error_response(exc, self._resource_metadata_url(request))(scope, receive, send)
+            return
+        scope[PRINCIPAL_SCOPE_KEY] = principal
+        scope["user"] = AuthenticatedUser(AccessToken(token=principal.key_id, client_id=principal.agent, scopes=[]))
+        if parts[1] == "mcp":
+            await endpoint.sessions.handle_request(scope, receive, send)
+        elif parts[1] == "sse":
+            await self._serve_sse(endpoint, scope, receive, send)
+        else:
+            await endpoint.sse.handle_post_message(scope, receive, send)
+
+    async def _serve_sse(self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "GET":
+            await Response("use GET to open the SSE stream", status_code=405, headers={"Allow": "GET"})(
+                scope, receive, send
+            )
+            return
+        try:
+            async with endpoint.sse.connect_sse(scope, receive, send) as (read, write):
+                await serve_loop(endpoint.mcp.server, read, write, lifespan_state={})
+        except ValueError:  # the transport already answered (e.g. a refused Host/Origin)
+            return
+
+    async def _endpoint(self, name: str) -> _Endpoint:
+        endpoint = self._endpoints.get(name)
+        if endpoint is not None:
+            return endpoint
+        async with self._lock:
+            endpoint = self._endpoints.get(name)
+            if endpoint is None:
+                endpoint = await self._start_endpoint(name)
+                self._endpoints[name] = endpoint
+        return endpoint
+
+    async def _start_endpoint(self, name: str) -> _Endpoint:
+        if self._tg is None:
+            raise RuntimeError("McpEndpoints.run() is not running")
+        limits = self._config.limits
+        vs = VirtualMcpServer(name, self._pipeline.description(name), self._pipeline)
+        sessions = StreamableHTTPSessionManager(
+            app=vs.server,
+            security_settings=self._security,
+            max_request_body_size=limits.max_body_bytes,
+            session_idle_timeout=limits.session_idle_timeout_s,
+            max_sessions=limits.max_sessions,
+        )
+        sse = SseServerTransport(
+            f"/{name}/messages/", security_settings=self._security, max_request_body_size=limits.max_body_bytes
+        )
+        cancel = anyio.CancelScope()
+
+        async def run_sessions(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+            with cancel:
+                async with sessions.run():
+                    task_status.started()
+                    await anyio.sleep_forever()
+
+        await self._tg.start(run_sessions)
+        return _Endpoint(vs, sessions, sse, cancel)
+
+    def _resource_metadata_url(self, request: Request) -> str:
+        base = self._config.public_url or str(request.base_url)
+        return base.rstrip("/") + "/.well-known/oauth-protected-resource"
+
+
+def _security_settings(config: ServerConfig) -> TransportSecuritySettings:
+    hosts = list(config.allowed_hosts)
+    origins = list(config.allowed_origins)
+    if not hosts:
+        hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
+        if config.host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::"):
+            hosts += [config.host, f"{config.host}:*"]
+    if not origins:
+        origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)

@@ -1,0 +1,210 @@
+"""A virtual server, spoken as an MCP server through the official SDK's low-level Server.
+
+One SDK Server per virtual server; every transport (Streamable HTTP of both eras, legacy SSE,
+stdio) drives the same handlers. Handlers read the authenticated Principal the edge left in the
+ASGI scope (or the fixed one of a local stdio session) and hand the call to the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server import NotificationOptions, Server, ServerRequestContext
+from mcp.server.caching import CACHEABLE_METHODS, CacheableMethod, CacheHint
+from mcp.server.session import ServerSession
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel
+
+from hub.core.catalog import ItemKind
+from hub.core.principal import Principal
+from hub.errors import AuthenticationError
+from hub.pipeline import Caller, Pipeline
+from hub.transports.mcp_errors import as_mcp_error
+
+log = logging.getLogger(__name__)
+
+PRINCIPAL_SCOPE_KEY = "hub.principal"
+_RESERVED_META = ("progressToken",)
+_REQUEST_RESULTS: dict[str, type[BaseModel]] = {
+    "elicitation/create": types.ElicitResult,
+    "sampling/createMessage": types.CreateMessageResult,
+    "roots/list": types.ListRootsResult,
+}
+_REQUESTS: dict[str, type[BaseModel]] = {
+    "elicitation/create": types.ElicitRequest,
+    "sampling/createMessage": types.CreateMessageRequest,
+    "roots/list": types.ListRootsRequest,
+}
+
+
+_PRIVATE_NO_CACHE: dict[CacheableMethod, CacheHint] = dict.fromkeys(
+    CACHEABLE_METHODS,  # type: ignore[arg-type]  # CACHEABLE_METHODS holds exactly the CacheableMethod literals
+    CacheHint(ttl_ms=0, scope="private"),
+)
+
+
+class _HubServer(Server[Any]):
+    """Advertises list-changed support: the hub tells agents when a virtual server's lists change."""
+
+    def get_capabilities(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+        *,
+        protocol_version: str | None = None,
+    ) -> types.ServerCapabilities:
+        return super().get_capabilities(
+            notification_options or NotificationOptions(True, True, True),
+            experimental_capabilities,
+            extensions,
+            protocol_version=protocol_version,
+        )
+
+
+class _AgentPeer:
+    """Requests an upstream sends back during a call go to the agent on that call's own stream."""
+
+    def __init__(self, session: ServerSession, request_id: types.RequestId | None) -> None:
+        self._session = session
+        self._request_id = request_id
+
+    async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        message: dict[str, Any] = {"method": method}
+        if params is not None:
+            message["params"] = dict(params)
+        request = _REQUESTS[method].model_validate(message)
+        result = await self._session.send_request(
+            request,  # type: ignore[arg-type]  # one of the ServerRequest union members, chosen by method
+            _REQUEST_RESULTS[method],
+            metadata=ServerMessageMetadata(related_request_id=self._request_id),
+        )
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class VirtualMcpServer:
+    """Builds and serves the SDK Server for one virtual server; tracks its sessions for notifications."""
+
+    def __init__(self, name: str, description: str, pipeline: Pipeline, fixed: Principal | None = None) -> None:
+        self.name = name
+        self._pipeline = pipeline
+        self._fixed = fixed
+        self._sessions: weakref.WeakSet[ServerSession] = weakref.WeakSet()
+        self.server = _HubServer(
+            f"hub/{name}",
+            version="0.1.0",
+            description=description or None,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            on_list_resources=self._list_resources,
+            on_list_resource_templates=self._list_templates,
+            on_read_resource=self._read_resource,
+            on_subscribe_resource=self._subscribe,
+            on_unsubscribe_resource=self._unsubscribe,
+            on_list_prompts=self._list_prompts,
+            on_get_prompt=self._get_prompt,
+            on_completion=self._complete,
+            # Lists depend on the agent's grants and can change at any time: private, immediately stale.
+            cache_hints=_PRIVATE_NO_CACHE,
+        )
+        self.server.add_notification_handler("notifications/initialized", types.NotificationParams, self._initialized)
+
+    # --- list-changed fan-out --------------------------------------------------------------------
+
+    async def announce_lists_changed(self) -> None:
+        """Tell every open handshake-era session that tools, prompts and resources may have changed."""
+        for session in list(self._sessions):
+            try:
+                with anyio.move_on_after(2):
+                    await session.send_tool_list_changed()
+                    await session.send_prompt_list_changed()
+                    await session.send_resource_list_changed()
+            except Exception:  # a gone session must not stop the others
+                self._sessions.discard(session)
+
+    async def _initialized(self, ctx: ServerRequestContext[Any], params: types.NotificationParams) -> None:
+        self._sessions.add(ctx.session)
+
+    # --- handlers ---------------------------------------------------------------------------------
+
+    def _principal(self, ctx: ServerRequestContext[Any]) -> Principal:
+        request = ctx.request
+        principal = request.scope.get(PRINCIPAL_SCOPE_KEY) if request is not None else self._fixed
+        if not isinstance(principal, Principal):
+            raise as_mcp_error(AuthenticationError("no credential"))
+        return principal
+
+    def _list(self, ctx: ServerRequestContext[Any], kind: ItemKind, field: str) -> dict[str, Any]:
+        try:
+            return _for_era(ctx, {field: self._pipeline.list_items(self._principal(ctx), self.name, kind)})
+        except Exception as exc:
+            raise as_mcp_error(exc) from exc
+
+    async def _list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
+        return self._list(ctx, "tool", "tools")
+
+    async def _list_resources(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
+        return self._list(ctx, "resource", "resources")
+
+    async def _list_templates(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
+        return self._list(ctx, "resource_template", "resourceTemplates")
+
+    async def _list_prompts(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
+        return self._list(ctx, "prompt", "prompts")
+
+    async def _forward(self, ctx: ServerRequestContext[Any], method: str, params: BaseModel) -> Any:
+        wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        meta = wire.pop("_meta", None)
+        wants_progress = isinstance(meta, dict) and "progressToken" in meta
+        if isinstance(meta, dict):
+            kept = {k: v for k, v in meta.items() if k not in _RESERVED_META and not k.startswith("io.modelcontext")}
+            if kept:
+                wire["_meta"] = kept
+        session = ctx.session
+
+        async def progress(value: float, total: float | None, message: str | None) -> None:
+            await session.report_progress(value, total, message)
+
+        try:
+            caller = Caller(
+                principal=self._principal(ctx),
+                server=self.name,
+                progress=progress if wants_progress else None,
+                peer=_AgentPeer(session, ctx.request_id) if session.can_send_request else None,
+            )
+            result = await self._pipeline.forward(caller, method, wire)
+        except Exception as exc:
+            raise as_mcp_error(exc) from exc
+
+        return _for_era(ctx, result)
+
+    async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Any:
+        return await self._forward(ctx, "tools/call", params)
+
+    async def _read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
+        return await self._forward(ctx, "resources/read", params)
+
+    async def _subscribe(self, ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> Any:
+        return await self._forward(ctx, "resources/subscribe", params)
+
+    async def _unsubscribe(self, ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> Any:
+        return await self._forward(ctx, "resources/unsubscribe", params)
+
+    async def _get_prompt(self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> Any:
+        return await self._forward(ctx, "prompts/get", params)
+
+    async def _complete(self, ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> Any:
+        return await self._forward(ctx, "completion/complete", params)
+
+
+def _for_era(ctx: ServerRequestContext[Any], result: dict[str, Any]) -> dict[str, Any]:
+    """2026-07-28 results must say they are complete; handshake-era upstreams and lists don't."""
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
+        result["resultType"] = "complete"
+    return result
