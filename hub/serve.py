@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import uvicorn
@@ -30,14 +31,25 @@ def serve(config: HubConfig, host: str | None = None, port: int | None = None) -
         lifespan="on",
     )
     server = uvicorn.Server(uv_config)
-    _banner(config, host, port)
-    server.run()
+    sock = _bind(host, port)  # bound here so that port 0 can be reported as the port really in use
+    _banner(config, host, sock.getsockname()[1])
+    server.run(sockets=[sock])
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _banner(config: HubConfig, host: str, port: int) -> None:
     base = config.server.public_url or f"http://{host}:{port}"
-    lines = [f"hub listening on {base}"]
+    lines = [f"LISTENING {base}"]
     for vs in config.virtual_servers:
         lines.append(f"  {vs.name}: {base}/servers/{vs.name}/mcp  (legacy SSE: {base}/servers/{vs.name}/sse)")
     if host in ("127.0.0.1", "localhost", "::1"):
@@ -45,4 +57,4 @@ def _banner(config: HubConfig, host: str, port: int) -> None:
             for key in agent.keys:
                 if key.key is not None:
                     lines.append(f"  agent {agent.name!r} key: {key.key.get_secret_value()}")
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    print("\n".join(lines), flush=True)
