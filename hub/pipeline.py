@@ -32,6 +32,7 @@ class Caller:
     server: str
     progress: ProgressFn | None = None
     peer: AgentPeer | None = None
+    modern: bool = False
 
 
 class Pipeline:
@@ -76,6 +77,7 @@ class Pipeline:
             deadline=anyio.current_time() + connector.call_timeout_s,
             progress=caller.progress,
             peer=caller.peer,
+            modern_agent=caller.modern,
         )
         return await connector.request(method, upstream_params, ctx)
 

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
 import mcp_types as types
+from anyio.abc import TaskStatus
 from mcp import Client
 from mcp.client.session import ClientRequestContext, IncomingMessage
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, TypeAdapter
 
 from connectors.mcp.catalog import read_catalog
 from connectors.mcp.errors import upstream_failures
+from connectors.mcp.subscriptions import SubscriptionTable
 from connectors.mcp.transport import McpUpstreamConfig, open_transport
 from hub.config.model import StdioUpstreamConfig, StreamableHttpUpstreamConfig
 from hub.core.catalog import Catalog
@@ -39,6 +45,7 @@ _REQUESTS: dict[str, type[types.Request[Any, Any]]] = {
     "completion/complete": types.CompleteRequest,
     "logging/setLevel": types.SetLevelRequest,
 }
+_MAX_INPUT_ROUNDS = 8
 _RELAYED_RESULTS: dict[str, type[BaseModel]] = {
     "elicitation/create": types.ElicitResult,
     "sampling/createMessage": types.CreateMessageResult,
@@ -57,6 +64,10 @@ class McpConnector:
         self.call_timeout_s = config.call_timeout_s
         self._config = config
         self._client: Client | None = None
+        # For an upstream that speaks both eras, a second, handshake-era session: calls from 2025-era
+        # agents go there, so the upstream can send them elicitation, sampling and subscriptions.
+        self._legacy_client: Client | None = None
+        self._subscriptions = SubscriptionTable()
         self._catalog: Catalog | None = None
         self._state: UpstreamState = "starting"
         self._detail = ""
@@ -82,29 +93,86 @@ class McpConnector:
         self._listeners.append(listener)
 
     async def request(self, method: str, params: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
-        client = self._client
+        client = self._client_for(ctx)
+        request_type = _REQUESTS.get(method)
+        if request_type is None:
+            raise InvalidParamsError(f"method {method!r} cannot be forwarded")
+        call_id = self._next_call
+        self._next_call += 1
+        self._inflight[call_id] = ctx
+        try:
+            if method in ("resources/subscribe", "resources/unsubscribe") and ctx.peer is not None:
+                return await self._subscription(client, request_type, method, params, ctx)
+            result = await self._send(client, request_type, method, params, ctx)
+            for _ in range(_MAX_INPUT_ROUNDS):
+                if result.get("resultType") != "input_required" or ctx.peer is None or not ctx.peer.can_request:
+                    return result  # a 2026-07-28 agent answers input requests itself: pass them through
+                # A handshake-era agent: ask it each question as a server-to-client request, then retry.
+                answers = {
+                    key: await ctx.peer.request(str(req.get("method")), req.get("params"))
+                    for key, req in (result.get("inputRequests") or {}).items()
+                }
+                retry = {**params, "inputResponses": answers}
+                if result.get("requestState") is not None:
+                    retry["requestState"] = result["requestState"]
+                result = await self._send(client, request_type, method, retry, ctx)
+            raise UpstreamRejectedError(
+                types.INTERNAL_ERROR, f"upstream {self.name!r} kept asking for input after {_MAX_INPUT_ROUNDS} rounds"
+            )
+        finally:
+            del self._inflight[call_id]
+
+    def _client_for(self, ctx: CallContext) -> Client:
+        client = self._client if ctx.modern_agent or self._legacy_client is None else self._legacy_client
         if client is None:
             raise UpstreamUnavailableError(
                 f"upstream {self.name!r} is not available right now ({self._detail or self._state}); try again shortly",
                 upstream=self.name,
             )
-        request_type = _REQUESTS.get(method)
-        if request_type is None:
-            raise InvalidParamsError(f"method {method!r} cannot be forwarded")
-        request = request_type.model_validate({"method": method, "params": dict(params)})
-        call_id = self._next_call
-        self._next_call += 1
-        self._inflight[call_id] = ctx
+        return client
+
+    async def _subscription(
+        self,
+        client: Client,
+        request_type: type[types.Request[Any, Any]],
+        method: str,
+        params: Mapping[str, Any],
+        ctx: CallContext,
+    ) -> dict[str, Any]:
+        """One upstream subscription per URI, however many agent sessions subscribe to it."""
+        assert ctx.peer is not None
+        if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            raise UpstreamRejectedError(
+                types.METHOD_NOT_FOUND, f"upstream {self.name!r} speaks only 2026-07-28, which has no {method}"
+            )
+        uri = str(params.get("uri", ""))
+        if method == "resources/unsubscribe":
+            last = self._subscriptions.remove(uri, ctx.peer)
+            return await self._send(client, request_type, method, params, ctx) if last else {}
+        if not self._subscriptions.add(uri, ctx.peer):
+            return {}
         try:
-            with upstream_failures(self.name, ctx.deadline, on_broken=self._broken.set):
-                result = await client.session.send_request(
-                    request,
-                    _RAW,  # type: ignore[type-var]  # raw passthrough: keep every wire field the upstream sent
-                    progress_callback=ctx.progress,  # type: ignore[arg-type]  # same (progress, total, message) shape
-                )
-                return result
-        finally:
-            del self._inflight[call_id]
+            return await self._send(client, request_type, method, params, ctx)
+        except BaseException:
+            self._subscriptions.remove(uri, ctx.peer)
+            raise
+
+    async def _send(
+        self,
+        client: Client,
+        request_type: type[types.Request[Any, Any]],
+        method: str,
+        params: Mapping[str, Any],
+        ctx: CallContext,
+    ) -> dict[str, Any]:
+        request = request_type.model_validate({"method": method, "params": dict(params)})
+        with upstream_failures(self.name, ctx.deadline, on_broken=self._broken.set):
+            result = await client.session.send_request(
+                request,
+                _RAW,  # type: ignore[type-var]  # raw passthrough: keep every wire field the upstream sent
+                progress_callback=ctx.progress,  # type: ignore[arg-type]  # same (progress, total, message) shape
+            )
+        return result
 
     async def run(self) -> None:
         backoff = self._backoff_start()
@@ -127,10 +195,41 @@ class McpConnector:
 
     async def _serve_once(self) -> None:
         closed = self._broken
-        mode = self._config.protocol if isinstance(self._config, StreamableHttpUpstreamConfig) else "auto"
-        if mode == "auto" and not isinstance(self._config, StreamableHttpUpstreamConfig):
-            mode = "legacy"  # stdio and SSE speak the handshake era; skip the discover probe
-        client = Client(
+        # stdio and SSE speak the handshake era: no discover probe for them.
+        mode = self._config.protocol if isinstance(self._config, StreamableHttpUpstreamConfig) else "legacy"
+        deadline = anyio.current_time() + self._config.connect_timeout_s
+        with anyio.CancelScope(deadline=deadline) as connecting:
+            async with AsyncExitStack() as stack:
+                client = await stack.enter_async_context(self._new_client(mode, closed))
+                legacy = None
+                if mode == "auto" and client.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                    legacy = await self._open_legacy_too(stack, closed)
+                connecting.deadline = math.inf
+                await self._serve_connected(client, legacy, closed)
+        if connecting.cancelled_caught:
+            raise TimeoutError(f"no handshake within {self._config.connect_timeout_s:g}s")
+
+    async def _open_legacy_too(self, stack: AsyncExitStack, closed: anyio.Event) -> Client | None:
+        """Also open a handshake-era session, if the upstream has one; its loss counts as the connection's."""
+        legacy_closed = anyio.Event()
+        try:
+            legacy = await stack.enter_async_context(self._new_client("legacy", legacy_closed))
+        except Exception as exc:
+            log.info("upstream.modern_only", extra={"upstream": self.name, "detail": _describe(exc)})
+            return None
+
+        async def watch(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+            task_status.started()
+            await legacy_closed.wait()
+            closed.set()
+
+        watcher = await stack.enter_async_context(anyio.create_task_group())
+        await watcher.start(watch)
+        stack.callback(watcher.cancel_scope.cancel)
+        return legacy
+
+    def _new_client(self, mode: str, closed: anyio.Event) -> Client:
+        return Client(
             open_transport(self._config, closed),
             mode=mode,
             message_handler=self._on_message,
@@ -139,19 +238,18 @@ class McpConnector:
             sampling_callback=self._on_sample,
             list_roots_callback=self._on_roots,
             cache=None,
+            log_level="debug",
             client_info=types.Implementation(name="hub", version="0.1.0"),
         )
-        with anyio.CancelScope(deadline=anyio.current_time() + self._config.connect_timeout_s) as connecting:
-            async with client:
-                connecting.deadline = math.inf
-                await self._serve_connected(client, closed)
-        if connecting.cancelled_caught:
-            raise TimeoutError(f"no handshake within {self._config.connect_timeout_s:g}s")
 
-    async def _serve_connected(self, client: Client, closed: anyio.Event) -> None:
+    async def _serve_connected(self, client: Client, legacy: Client | None, closed: anyio.Event) -> None:
         try:
             self._catalog = await self._read_catalog(client)
-            self._client = client
+            handshake_era = legacy or (client if client.protocol_version not in MODERN_PROTOCOL_VERSIONS else None)
+            if handshake_era is not None:
+                await _ask_for_all_logs(handshake_era)
+                await _resubscribe(handshake_era, self._subscriptions.uris())
+            self._client, self._legacy_client = client, legacy
             self._set_state("ready", "")
             log.info("upstream.ready", extra={"upstream": self.name, "protocol": client.protocol_version})
             async with anyio.create_task_group() as tg:
@@ -160,7 +258,7 @@ class McpConnector:
                 tg.cancel_scope.cancel()
             raise ConnectionError("the connection to the upstream closed")
         finally:
-            self._client = None
+            self._client = self._legacy_client = None
             self._catalog = None
 
     async def _read_catalog(self, client: Client) -> Catalog:
@@ -200,13 +298,25 @@ class McpConnector:
     async def _on_message(self, message: IncomingMessage) -> None:
         if isinstance(message, _LIST_CHANGED):
             self._refresh.set()
+        elif isinstance(message, types.ResourceUpdatedNotification):
+            await self._subscriptions.deliver(str(message.params.uri))
         elif isinstance(message, Exception):
             log.warning("upstream.transport_error", extra={"upstream": self.name, "error": _describe(message)})
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        # Upstream log messages are not request-scoped, so they cannot be attributed to one agent:
-        # they go to the hub's log, never to an agent that did not cause them.
-        log.info("upstream.log", extra={"upstream": self.name, "level": params.level, "data": str(params.data)[:2000]})
+        # The SDK does not say which call a log message belongs to. With exactly one agent call in
+        # flight it can only be that call's; otherwise it goes to the hub's log, never to an agent
+        # that may not have caused it.
+        ctx = self._sole_call()
+        if ctx is not None and ctx.peer is not None:
+            await ctx.peer.log(params.model_dump(by_alias=True, mode="json", exclude_none=True))
+        else:
+            log.debug(
+                "upstream.log", extra={"upstream": self.name, "level": params.level, "data": str(params.data)[:2000]}
+            )
+
+    def _sole_call(self) -> CallContext | None:
+        return next(iter(self._inflight.values())) if len(self._inflight) == 1 else None
 
     async def _on_elicit(self, context: ClientRequestContext, params: types.ElicitRequestParams) -> Any:
         return await self._relay("elicitation/create", params)
@@ -224,14 +334,14 @@ class McpConnector:
         only when exactly one agent call is in flight on this upstream; otherwise it refuses rather
         than risk asking the wrong agent.
         """
-        peers = {id(ctx.peer): ctx for ctx in self._inflight.values() if ctx.peer is not None}
-        if len(self._inflight) != 1 or len(peers) != 1:
+        ctx = self._sole_call()
+        if ctx is None or ctx.peer is None or not ctx.peer.can_request:
             return types.ErrorData(
                 code=types.INVALID_REQUEST,
-                message=f"{method} cannot be relayed: the hub cannot tell which agent call it belongs to",
+                message=f"{method} cannot be relayed: the hub cannot tell which agent call it belongs to"
+                if ctx is None
+                else f"{method} cannot be relayed: the calling agent's protocol era or transport cannot answer it",
             )
-        ctx = next(iter(peers.values()))
-        assert ctx.peer is not None
         wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
         try:
             result = await ctx.peer.request(method, wire)
@@ -240,6 +350,26 @@ class McpConnector:
         except Exception as exc:
             return types.ErrorData(code=types.INTERNAL_ERROR, message=f"{method} failed at the agent: {exc}")
         return _RELAYED_RESULTS[method].model_validate(result)
+
+
+async def _resubscribe(client: Client, uris: list[str]) -> None:
+    """After a reconnect the upstream has forgotten our subscriptions; the agents have not."""
+    for uri in uris:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                await client.subscribe_resource(uri)
+        except Exception as exc:
+            log.warning("upstream.resubscribe_failed", extra={"uri": uri, "error": _describe(exc)})
+
+
+async def _ask_for_all_logs(client: Client) -> None:
+    """Have a handshake-era upstream send every log message; each agent's own level filters what it gets."""
+    if client.server_capabilities.logging is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        await client.set_logging_level("debug")
 
 
 def _describe(exc: BaseException) -> str:

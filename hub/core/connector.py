@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -15,9 +15,27 @@ UpstreamState = Literal["starting", "ready", "down", "stopped"]
 
 
 class AgentPeer(Protocol):
-    """The calling agent's side of the connection, for requests an upstream sends back (elicitation, ...)."""
+    """The calling agent's side of one call: for what an upstream sends back while the call runs."""
+
+    @property
+    def can_request(self) -> bool:
+        """Whether the agent's era and transport let it answer requests (elicitation, sampling, roots)."""
+        ...
 
     async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]: ...
+
+    async def log(self, params: Mapping[str, Any]) -> None:
+        """Deliver a notifications/message from the upstream, on this call's own stream."""
+        ...
+
+    @property
+    def session_key(self) -> Hashable:
+        """Identifies the agent's session (the same for every call it makes)."""
+        ...
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell the agent's session that a resource it subscribed to changed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +47,7 @@ class CallContext:
     deadline: float  # anyio.current_time() value after which the call is abandoned
     progress: ProgressFn | None = None
     peer: AgentPeer | None = None
+    modern_agent: bool = False  # the agent speaks 2026-07-28 (no server-to-client requests)
     meta: Mapping[str, Any] | None = field(default=None)
 
 

@@ -8,8 +8,9 @@ ASGI scope (or the fixed one of a local stdio session) and hand the call to the 
 from __future__ import annotations
 
 import logging
+import warnings
 import weakref
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import anyio
@@ -17,6 +18,7 @@ import mcp_types as types
 from mcp.server import NotificationOptions, Server, ServerRequestContext
 from mcp.server.caching import CACHEABLE_METHODS, CacheableMethod, CacheHint
 from mcp.server.session import ServerSession
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
@@ -68,12 +70,38 @@ class _HubServer(Server[Any]):
         )
 
 
-class _AgentPeer:
-    """Requests an upstream sends back during a call go to the agent on that call's own stream."""
+_LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
-    def __init__(self, session: ServerSession, request_id: types.RequestId | None) -> None:
+
+class _AgentPeer:
+    """What an upstream sends back during a call goes to the agent on that call's own stream."""
+
+    def __init__(self, session: ServerSession, request_id: types.RequestId | None, min_level: str | None) -> None:
         self._session = session
         self._request_id = request_id
+        self._min_level = _LOG_LEVELS.index(min_level) if min_level in _LOG_LEVELS else 0
+
+    @property
+    def can_request(self) -> bool:
+        return self._session.can_send_request
+
+    @property
+    def session_key(self) -> Hashable:
+        return self._session
+
+    async def resource_updated(self, uri: str) -> None:
+        await self._session.send_resource_updated(uri)
+
+    async def log(self, params: Mapping[str, Any]) -> None:
+        level = params.get("level")
+        if level not in _LOG_LEVELS or _LOG_LEVELS.index(level) < self._min_level:
+            return
+        logger = params.get("logger")
+        with warnings.catch_warnings():  # relaying an upstream's log is not using the deprecated feature ourselves
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await self._session.send_log_message(
+                level, params.get("data"), str(logger) if logger is not None else None, self._request_id
+            )
 
     async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
         message: dict[str, Any] = {"method": method}
@@ -96,6 +124,7 @@ class VirtualMcpServer:
         self._pipeline = pipeline
         self._fixed = fixed
         self._sessions: weakref.WeakSet[ServerSession] = weakref.WeakSet()
+        self._log_levels: weakref.WeakKeyDictionary[ServerSession, str] = weakref.WeakKeyDictionary()
         self.server = _HubServer(
             f"hub/{name}",
             version="0.1.0",
@@ -114,6 +143,8 @@ class VirtualMcpServer:
             cache_hints=_PRIVATE_NO_CACHE,
         )
         self.server.add_notification_handler("notifications/initialized", types.NotificationParams, self._initialized)
+        # Registered directly: the constructor argument is deprecated (2026-07-28 has no logging/setLevel).
+        self.server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, self._set_level)
 
     # --- list-changed fan-out --------------------------------------------------------------------
 
@@ -127,6 +158,11 @@ class VirtualMcpServer:
                     await session.send_resource_list_changed()
             except Exception:  # a gone session must not stop the others
                 self._sessions.discard(session)
+
+    async def _set_level(self, ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> Any:
+        """The agent's own log level: upstream log messages for its calls below it are not relayed."""
+        self._log_levels[ctx.session] = params.level
+        return {}
 
     async def _initialized(self, ctx: ServerRequestContext[Any], params: types.NotificationParams) -> None:
         self._sessions.add(ctx.session)
@@ -176,7 +212,8 @@ class VirtualMcpServer:
                 principal=self._principal(ctx),
                 server=self.name,
                 progress=progress if wants_progress else None,
-                peer=_AgentPeer(session, ctx.request_id) if session.can_send_request else None,
+                peer=_AgentPeer(session, ctx.request_id, self._log_levels.get(session)),
+                modern=ctx.protocol_version in MODERN_PROTOCOL_VERSIONS,
             )
             result = await self._pipeline.forward(caller, method, wire)
         except Exception as exc:
