@@ -72,4 +72,5 @@ class _AnnouncingServer(uvicorn.Server):
 
 async def serve_http(app: ASGIApp, *, host: str, port: int, path: str) -> None:
     """Serve `app` until interrupted, printing `LISTENING http://host:port<path>` once it accepts connections."""
-    await _AnnouncingServer(uvicorn.Config(app, host=host, port=port, log_level="warning"), path).serve()
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    await _AnnouncingServer(config, path).serve()

@@ -106,7 +106,7 @@ def json_schema_2020_12_tool(name: str | None = None, address: dict[str, str] | 
 
 
 def _json_schema_2020_12_tool() -> Tool:
-    """Register the SEP-1613 tool with a hand-written input schema.
+    """Build the SEP-1613 tool: a Python function, advertised with a hand-written input schema.
 
     A signature-derived schema has neither `$schema` nor `additionalProperties: false`;
     the scenario checks that both survive `tools/list`, together with `$defs`.
@@ -230,8 +230,8 @@ async def test_tool_with_progress(ctx: ToolContext) -> str:
 async def test_reconnection(ctx: ToolContext) -> str:
     """Closes the response's SSE stream mid-call, then answers: the client must resume with Last-Event-ID (SEP-1699).
 
-    The SDK offers the close only on Streamable HTTP with an event store, and only to
-    clients that negotiated 2025-11-25 or later; elsewhere the call simply answers.
+    The SDK offers the close only on Streamable HTTP with an event store, and only for requests
+    whose MCP-Protocol-Version header is 2025-11-25 or later; elsewhere the call simply answers.
     """
     await send_log(ctx, "info", "Before disconnect")
     await ctx.close_sse_stream()
@@ -412,11 +412,11 @@ def test_prompt_with_image() -> list[UserMessage]:
     ]
 
 
-# --- Protocol methods MCPServer has no decorator for ---------------------------------------
-# `completion/complete`, `logging/setLevel` and `resources/(un)subscribe` are registered on the
-# low-level server, as the SDK documents for methods the 2026 revision dropped (see
-# `mcp.server.extension.MethodBinding`). Their presence also advertises the `completions`,
-# `logging` and `resources.subscribe` capabilities.
+# --- Protocol methods registered on the low-level server ---------------------------------
+# MCPServer has no decorator for `logging/setLevel` or `resources/(un)subscribe` (the 2026
+# revision removed them; the SDK points to `Server.add_request_handler` for keeping them), and
+# its `completion()` decorator is untyped. Registering a handler also advertises the matching
+# capability: `logging`, `resources.subscribe`, `completions`.
 
 
 async def handle_complete(ctx: ServerRequestContext[Any], params: CompleteRequestParams) -> CompleteResult:

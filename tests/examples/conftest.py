@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from pathlib import Path
 
 import anyio
@@ -23,8 +23,6 @@ STOP_TIMEOUT = 10.0
 """Seconds a server gets to exit after SIGTERM, before SIGKILL."""
 
 HttpServerStarter = Callable[..., AbstractAsyncContextManager[str]]
-
-
 ProcessStopper = Callable[[Process], Awaitable[None]]
 
 
@@ -50,19 +48,16 @@ async def _read_listening_url(process: Process) -> str:
 
 
 async def stop_process_group(process: Process) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after STOP_TIMEOUT."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if process.returncode is not None:
-            break
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        with anyio.move_on_after(STOP_TIMEOUT, shield=True):
-            await process.wait()
-    if process.returncode is None:  # SIGKILL could not take effect within STOP_TIMEOUT: still reap it
-        with anyio.CancelScope(shield=True):
-            await process.wait()
+    """SIGTERM the process group, SIGKILL whatever is left of it after STOP_TIMEOUT, and reap the leader."""
+    with suppress(ProcessLookupError):
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            with anyio.move_on_after(STOP_TIMEOUT, shield=True):
+                await process.wait()
+        # Also reaches children the leader left behind (npx's node, for one).
+        os.killpg(process.pid, signal.SIGKILL)
+    with anyio.CancelScope(shield=True):
+        await process.wait()
 
 
 @pytest.fixture

@@ -15,9 +15,18 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp.client.session import ClientRequestContext
+from mcp.client.session import ClientRequestContext, IncomingMessage
 from mcp.client.sse import sse_client
-from mcp_types import CallToolResult, CreateMessageRequestParams, CreateMessageResult, TextContent, TextResourceContents
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.subscriptions import ResourceUpdated
+from mcp_types import (
+    CallToolResult,
+    CreateMessageRequestParams,
+    CreateMessageResult,
+    ResourceUpdatedNotification,
+    TextContent,
+    TextResourceContents,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -136,7 +145,9 @@ async def test_everything_sampling_round_trip(start_http_server: HttpServerStart
     """A server-to-client request (sampling) answered by the client, over Streamable HTTP."""
     prompts: list[str] = []
 
-    async def sampling_callback(_: ClientRequestContext, params: CreateMessageRequestParams) -> CreateMessageResult:
+    async def sampling_callback(
+        context: ClientRequestContext, params: CreateMessageRequestParams
+    ) -> CreateMessageResult:
         content = params.messages[0].content
         assert isinstance(content, TextContent)
         prompts.append(content.text)
@@ -150,3 +161,43 @@ async def test_everything_sampling_round_trip(start_http_server: HttpServerStart
                 result = await client.call_tool("test_sampling", {"prompt": "meaning of life?"})
     assert text_of(result) == "LLM response: 42"
     assert prompts == ["meaning of life?"]
+
+
+WATCHED = "test://watched-resource"
+
+
+async def test_everything_resource_updated_legacy(start_http_server: HttpServerStarter) -> None:
+    """Handshake era: resources/subscribe, then notifications/resources/updated on the session."""
+    updates: list[str] = []
+    updated = anyio.Event()
+
+    async def on_message(message: IncomingMessage) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updates.append(message.params.uri)
+            updated.set()
+
+    async with start_http_server("everything.py") as url:
+        with anyio.fail_after(CALL_TIMEOUT):
+            async with Client(url, mode="legacy", message_handler=on_message) as client:
+                with pytest.warns(MCPDeprecationWarning, match="resources/subscribe"):
+                    await client.subscribe_resource(WATCHED)
+                await client.call_tool("test_update_watched", {"text": "version 2"})
+                await updated.wait()
+                [contents] = (await client.read_resource(WATCHED)).contents
+    assert updates == [WATCHED]
+    assert isinstance(contents, TextResourceContents)
+    assert contents.text == "version 2"
+
+
+async def test_everything_resource_updated_2026(start_http_server: HttpServerStarter) -> None:
+    """2026-07-28: the update arrives on a subscriptions/listen stream."""
+    async with start_http_server("everything.py") as url:
+        with anyio.fail_after(CALL_TIMEOUT):
+            async with (
+                Client(url, mode="2026-07-28") as client,
+                client.listen(resource_subscriptions=[WATCHED]) as subscription,
+            ):
+                await client.call_tool("test_update_watched", {"text": "version 3"})
+                event = await anext(subscription)
+    assert isinstance(event, ResourceUpdated)
+    assert event.uri == WATCHED
