@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import socket
-import sys
 
 import uvicorn
 
 from hub.app import build_app, build_hub
 from hub.config.model import HubConfig
 from hub.observability.logging import configure_logging
+from hub.transports.http_limits import slow_header_guard
 
 
 def serve(config: HubConfig, host: str | None = None, port: int | None = None) -> int:
@@ -27,6 +27,7 @@ def serve(config: HubConfig, host: str | None = None, port: int | None = None) -
         access_log=False,
         h11_max_incomplete_event_size=limits.max_header_bytes,
         timeout_keep_alive=5,
+        http=slow_header_guard(limits.slow_client_timeout_s),
         timeout_graceful_shutdown=int(config.server.shutdown_grace_s),
         lifespan="on",
     )
