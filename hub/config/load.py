@@ -83,8 +83,8 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
         msg = err["msg"].removeprefix("Value error, ")
         match = _PATH_PREFIX.match(msg)
-        if match:  # a root-validator message that names its own place
-            loc = _parse_path(match.group(1))
+        if match:  # a validator message that names its own place, relative to where it ran
+            loc = [*loc, *_parse_path(match.group(1))]
             msg = msg[match.end() :]
         where = _dotted(loc)
         line = _line_of(root, loc)

@@ -126,6 +126,23 @@ class VirtualServerConfig(_Model):
     separator: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]{1,4}$")] = "__"
     include: tuple[SelectionConfig, ...] = ()
 
+    @model_validator(mode="after")
+    def _renames_do_not_clash(self) -> VirtualServerConfig:
+        """Two items renamed to one exposed name can only be told apart by a prefix; say so early."""
+        claimed: dict[str, tuple[int, str, str]] = {}
+        for j, sel in enumerate(self.include):
+            for original, target in sel.rename.items():
+                exposed = f"{sel.upstream}{self.separator}{target}" if self.prefix == "always" else target
+                other = claimed.get(exposed)
+                clash = other is not None and (self.prefix != "on_collision" or other[1] == sel.upstream)
+                if clash and other is not None:
+                    raise ValueError(
+                        f"include[{j}].rename: {other[1]}:{other[2]} and {sel.upstream}:{original} are both"
+                        f" exposed as {exposed!r}; rename one of them"
+                    )
+                claimed[exposed] = (j, sel.upstream, original)
+        return self
+
 
 # --- agents ------------------------------------------------------------------------------------
 
