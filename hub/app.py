@@ -1,4 +1,4 @@
-"""Composition root: config → key ring, agents, upstreams, virtual servers, pipeline, ASGI app, lifespan.
+"""Composition root: config → database, key ring, agents, upstreams, virtual servers, pipeline, ASGI app, lifespan.
 
 The only module that names concrete connectors and wires everything together.
 """
@@ -17,13 +17,21 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from connectors.mcp.connector import McpConnector
-from hub.auth.api_keys import KeyRing, StoredKey, digest, key_id
+from hub.admin.api import AdminApi
+from hub.admin.context import AdminContext
+from hub.auth.api_keys import KeyRing
 from hub.auth.authenticator import ApiKeyAuthenticator
+from hub.auth.config_keys import keys_from_config
 from hub.auth.directory import AgentDirectory
-from hub.config.model import AgentConfig, HubConfig, UpstreamConfig
+from hub.config.model import HubConfig, UpstreamConfig
 from hub.core.connector import Connector
 from hub.core.principal import Principal
+from hub.live import LiveCatalog
 from hub.pipeline import Pipeline
+from hub.storage.engine import Database
+from hub.storage.migrate import upgrade
+from hub.storage.repositories import load_snapshot
+from hub.storage.seed import seed
 from hub.transports.mcp_http import McpEndpoints
 from hub.upstreams import UpstreamSet
 from hub.virtual.registry import Registry
@@ -35,16 +43,9 @@ def make_connector(config: UpstreamConfig) -> Connector:
     return McpConnector(config)
 
 
-def keys_from_config(agents: tuple[AgentConfig, ...]) -> list[StoredKey]:
-    keys: list[StoredKey] = []
-    for agent in agents:
-        for key in agent.keys:
-            if key.key is not None:
-                plain = key.key.get_secret_value()
-                keys.append(StoredKey(agent.name, key_id(plain), digest(plain)))
-            elif key.sha256 is not None:
-                keys.append(StoredKey(agent.name, "sha256:" + key.sha256[:8], key.sha256))
-    return keys
+__all__ = ["Hub", "build_app", "build_hub", "keys_from_config", "make_connector"]
+
+STORAGE_CLOSE_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Hub:
     pipeline: Pipeline
     endpoints: McpEndpoints
     authenticator: ApiKeyAuthenticator
+    database: Database
+    live: LiveCatalog
     extra_routes: list[Route | Mount] = field(default_factory=list)
 
     def authenticate(self, request: Request) -> Principal:
@@ -66,19 +69,33 @@ class Hub:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Supervise upstreams and serve endpoints until the context exits; then drain and stop."""
-        async with anyio.create_task_group() as tg:
-            self.upstreams.attach(tg)
-            await tg.start(self.endpoints.run)
-            try:
-                yield
-            finally:
-                tg.cancel_scope.cancel()
+        """Open the database, serve what it holds, supervise upstreams until the context exits; then stop."""
+        try:
+            await self.open_storage()
+            async with anyio.create_task_group() as tg:
+                self.upstreams.attach(tg)
+                await tg.start(self.endpoints.run)
+                try:
+                    yield
+                finally:
+                    tg.cancel_scope.cancel()
+        finally:
+            with anyio.move_on_after(STORAGE_CLOSE_TIMEOUT_S, shield=True):
+                await self.database.dispose()
+
+    async def open_storage(self) -> None:
+        """Migrate, seed from the config file, and serve the database's catalog (its source of truth)."""
+        await upgrade(self.database)
+        await seed(self.database, self.config)
+        async with self.database.transaction() as session:
+            snapshot = await load_snapshot(session)
+        self.live.load(snapshot.upstreams, snapshot.virtual_servers, snapshot.agents, snapshot.keys)
 
 
 def build_hub(config: HubConfig) -> Hub:
-    keys = KeyRing(keys_from_config(config.agents))
-    agents = AgentDirectory(config.agents)
+    """The hub's parts, serving the config file's catalog until `running()` loads the database's."""
+    keys = KeyRing()
+    agents = AgentDirectory()
     registry: Registry
     upstreams = UpstreamSet(on_change=lambda name: registry.upstream_changed(name))
     registry = Registry(upstreams.catalogs)
@@ -93,13 +110,11 @@ def build_hub(config: HubConfig) -> Hub:
         pipeline=pipeline,
         endpoints=McpEndpoints(pipeline, lambda request: authenticator.authenticate(request.headers), config.server),
         authenticator=authenticator,
+        database=Database(config.storage.url),
+        live=LiveCatalog(upstreams, registry, agents, keys, make_connector),
     )
     registry.subscribe(hub.endpoints.lists_changed)
-    for vs in config.virtual_servers:
-        registry.put(vs)
-    for upstream in config.upstreams:
-        if upstream.enabled:
-            upstreams.put(make_connector(upstream))
+    hub.live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents))
     return hub
 
 
@@ -128,6 +143,7 @@ def build_app(hub: Hub) -> Starlette:
         Route("/ready", ready),
         Route("/.well-known/oauth-protected-resource", protected_resource),
         Mount("/servers", app=hub.endpoints),
+        Mount("/admin", app=AdminApi(AdminContext(hub.database, hub.live, hub.config.server.admin_token))),
         *hub.extra_routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan)

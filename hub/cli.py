@@ -1,4 +1,4 @@
-"""`hub serve | check | schema | stdio | keygen` — argument parsing and wiring only."""
+"""`hub serve | check | schema | stdio | keygen | migrate` — argument parsing and wiring only."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("schema", help="print the config file's JSON Schema")
     sub.add_parser("keygen", help="print a new agent key and its sha256 digest")
 
+    migrate = sub.add_parser("migrate", help="bring the database (storage.url) to the newest schema")
+    migrate.add_argument("--config", "-c", required=True)
+
     stdio = sub.add_parser("stdio", help="serve one virtual server on stdin/stdout")
     stdio.add_argument("--url", help="bridge to a remote hub's /servers/NAME/mcp URL")
     stdio.add_argument("--key", help="agent key for --url (or env HUB_KEY)")
@@ -44,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             key = generate_key()
             print(f"key:    {key}\nsha256: {digest(key)}")
+            return 0
+        if args.command == "migrate":
+            from hub.storage.migrate import migrate_url
+
+            config = load_config(args.config)
+            migrate_url(config.storage.url)
+            print(f"{config.storage.url}: migrated to the newest schema")
             return 0
         if args.command == "check":
             return _check(args.config)

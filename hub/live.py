@@ -1,0 +1,91 @@
+"""The catalog the running hub serves, changed in place: upstreams, virtual servers, agents, keys.
+
+The admin API writes the database first and then calls these methods; at startup the whole
+database snapshot is applied with `load`. An upstream whose config did not change keeps running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from hub.auth.api_keys import KeyRing, StoredKey
+from hub.auth.directory import AgentDirectory
+from hub.config.model import AgentConfig, UpstreamConfig, VirtualServerConfig
+from hub.core.connector import Connector, UpstreamHealth
+from hub.upstreams import UpstreamSet
+from hub.virtual.registry import Registry
+
+MakeConnector = Callable[[UpstreamConfig], Connector]
+
+
+class LiveCatalog:
+    def __init__(
+        self,
+        upstreams: UpstreamSet,
+        registry: Registry,
+        agents: AgentDirectory,
+        keys: KeyRing,
+        make_connector: MakeConnector,
+    ) -> None:
+        self._upstreams = upstreams
+        self._registry = registry
+        self._agents = agents
+        self._keys = keys
+        self._make_connector = make_connector
+        self._applied: dict[str, UpstreamConfig] = {}
+
+    def load(
+        self,
+        upstreams: Iterable[UpstreamConfig],
+        virtual_servers: Iterable[VirtualServerConfig],
+        agents: Iterable[AgentConfig],
+        keys: Iterable[StoredKey],
+    ) -> None:
+        """Serve exactly these items: add or replace what differs, remove what is not listed."""
+        upstreams, virtual_servers, agents = list(upstreams), list(virtual_servers), list(agents)
+        for name in set(self._applied) - {u.name for u in upstreams}:
+            self.remove_upstream(name)
+        for upstream in upstreams:
+            self.put_upstream(upstream)
+        for server in set(self._registry.names()) - {v.name for v in virtual_servers}:
+            self._registry.remove(server)
+        for server_config in virtual_servers:
+            self._registry.put(server_config)
+        self._agents.replace(agents)
+        self.set_keys(keys)
+
+    def put_upstream(self, config: UpstreamConfig) -> None:
+        if self._applied.get(config.name) == config:
+            return
+        self._applied[config.name] = config
+        if config.enabled:
+            self._upstreams.put(self._make_connector(config))
+        else:
+            self._upstreams.remove(config.name)
+
+    def remove_upstream(self, name: str) -> None:
+        self._applied.pop(name, None)
+        self._upstreams.remove(name)
+
+    def put_server(self, config: VirtualServerConfig) -> None:
+        self._registry.put(config)
+
+    def remove_server(self, name: str) -> None:
+        self._registry.remove(name)
+
+    def put_agent(self, config: AgentConfig) -> None:
+        self._agents.put(config)
+
+    def remove_agent(self, name: str) -> None:
+        self._agents.remove(name)
+
+    def set_keys(self, keys: Iterable[StoredKey]) -> None:
+        self._keys.replace(list(keys))
+
+    def health(self, name: str) -> UpstreamHealth | None:
+        """The upstream's health; a disabled one reads "stopped", an unknown one None."""
+        if name in self._upstreams:
+            return self._upstreams[name].health
+        if name in self._applied:
+            return UpstreamHealth(name, "stopped", "disabled")
+        return None

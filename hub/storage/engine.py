@@ -1,0 +1,74 @@
+"""The database: an async SQLAlchemy engine and its sessions, for the URL in `storage.url`.
+
+SQLite (`sqlite+aiosqlite:///path`, the default `data/hub.db`; its folder is created) and
+PostgreSQL (`postgresql+psycopg://user@host/db`) are supported; plain `sqlite:` and `postgresql:`
+URLs get their async driver. `sqlite+aiosqlite://` is an in-memory database held on one connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from hub.errors import ConfigError
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+class Database:
+    """One engine per hub; a session per unit of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = async_url(url)
+        self.engine = _create_engine(self.url)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed when the block ends, rolled back if it raises."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def async_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with its own wording
+        raise ConfigError(f"storage.url: {url!r} is not a database URL") from exc
+    driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is not None:
+        parsed = parsed.set(drivername=driver)
+    if parsed.drivername not in _ASYNC_DRIVERS.values():
+        raise ConfigError(
+            f"storage.url: driver {parsed.drivername!r} is not supported; use sqlite+aiosqlite or postgresql+psycopg"
+        )
+    return parsed
+
+
+def _create_engine(url: URL) -> AsyncEngine:
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    kwargs: dict[str, Any] = {}
+    if url.database in (None, "", ":memory:"):
+        kwargs["poolclass"] = StaticPool  # one connection, or each session would see its own empty database
+    else:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
