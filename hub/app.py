@@ -14,6 +14,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from connectors.mcp.connector import McpConnector
@@ -32,6 +33,7 @@ from hub.storage.engine import Database
 from hub.storage.migrate import upgrade
 from hub.storage.repositories import load_snapshot
 from hub.storage.seed import seed
+from hub.transports.http_limits import RequestLimitsMiddleware
 from hub.transports.mcp_http import McpEndpoints
 from hub.upstreams import UpstreamSet
 from hub.virtual.registry import Registry
@@ -146,4 +148,11 @@ def build_app(hub: Hub) -> Starlette:
         Mount("/admin", app=AdminApi(AdminContext(hub.database, hub.live, hub.config.server.admin_token))),
         *hub.extra_routes,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    limits = hub.config.server.limits
+    bounds = Middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=limits.max_body_bytes,
+        max_header_count=limits.max_header_count,
+        body_timeout_s=limits.slow_client_timeout_s,
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[bounds])
