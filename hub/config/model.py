@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -152,7 +153,7 @@ class AgentKeyConfig(_Model):
 
     key: SecretStr | None = None
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
-    expires_at: str | None = None
+    expires_at: AwareDatetime | None = None  # ISO 8601 with a time zone, e.g. 2027-01-01T00:00:00Z
 
     @model_validator(mode="after")
     def _one_of(self) -> AgentKeyConfig:
