@@ -1,0 +1,75 @@
+"""`make bench`: tools/call through the hub versus the same upstream directly, in the same run.
+
+    python -m bench                          # both eras, concurrency 1, 16 and 64
+    python -m bench --modes 2026-07-28 --levels 1,16 --max-calls 500
+    python -m bench profile --seconds 10     # py-spy on the hub under concurrency-16 load
+
+Three processes: the echo upstream (`bench.upstream`), the hub (`hub serve`, one per protocol era,
+speaking that same era to the upstream, so both paths reach it the same way) and the load
+generator (`bench.load`). `--hub-root DIR` runs the hub from another tree, for A/B runs of a
+proposed change on a scratch copy. Results go to stdout and to .cache/bench/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import processes, profile, report
+
+MODES = ("2026-07-28", "legacy")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("command", nargs="?", choices=("run", "profile"), default="run")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: 2026-07-28, legacy")
+    parser.add_argument("--levels", default="1,16,64", help="comma-separated concurrency levels")
+    parser.add_argument("--max-calls", type=int, default=2000, help="measured calls per level and target")
+    parser.add_argument("--max-seconds", type=float, default=20.0, help="time bound per level and target")
+    parser.add_argument("--hub-root", type=Path, default=processes.ROOT, help="run the hub from this tree (A/B)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="profile: how long py-spy samples")
+    parser.add_argument("--concurrency", type=int, default=16, help="profile: load level while sampling")
+    args = parser.parse_args(argv)
+    modes = [m for m in args.modes.split(",") if m]
+    if args.command == "profile":
+        return profile.run(modes[0], args.concurrency, args.seconds, args.hub_root)
+    levels = [int(n) for n in args.levels.split(",")]
+    return _run(modes, levels, args.max_calls, args.max_seconds, args.hub_root)
+
+
+def _run(modes: list[str], levels: list[int], max_calls: int, max_seconds: float, hub_root: Path) -> int:
+    results: list[dict[str, Any]] = []
+    rss: dict[str, float] = {}
+    with processes.upstream() as upstream:
+        print(f"upstream: {upstream.url}", file=sys.stderr)
+        for mode in modes:
+            with processes.hub(upstream.url, mode, hub_root) as hub:
+                plan = {
+                    "mode": mode,
+                    "targets": [
+                        {"name": "direct", "url": upstream.url, "pid": upstream.pid},
+                        {"name": "hub", "url": hub.url, "pid": hub.pid, "key": hub.key},
+                    ],
+                    "levels": levels,
+                    "max_calls": max_calls,
+                    "max_seconds": max_seconds,
+                }
+                bound = len(levels) * 2 * (max_seconds + 60) + 30
+                results += processes.run_load(plan, timeout_s=bound)
+                rss[mode] = hub.rss_mib()
+    comparisons = report.compare(results)
+    print(report.table(comparisons, rss))
+    print("\n".join(report.verdicts(comparisons)))
+    settings = {"modes": modes, "levels": levels, "max_calls": max_calls, "max_seconds": max_seconds}
+    settings["hub_tree"] = processes.tree_state(hub_root)
+    out = processes.CACHE / "latest.json"
+    report.save(out, comparisons, rss, settings)
+    print(f"\nsaved {out.relative_to(processes.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
