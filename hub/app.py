@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from connectors.mcp.connector import McpConnector
@@ -153,6 +153,7 @@ def build_app(hub: Hub) -> Starlette:
         RequestLimitsMiddleware,
         max_body_bytes=limits.max_body_bytes,
         max_header_count=limits.max_header_count,
+        max_header_bytes=limits.max_header_bytes,
         body_timeout_s=limits.slow_client_timeout_s,
     )
     return Starlette(routes=routes, lifespan=lifespan, middleware=[bounds])

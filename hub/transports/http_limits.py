@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,10 +17,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 class RequestLimitsMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_header_count: int, body_timeout_s: float) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, max_header_count: int, max_header_bytes: int, body_timeout_s: float
+    ) -> None:
         self._app = app
         self._max_body = max_body_bytes
         self._max_headers = max_header_count
+        self._max_header_bytes = max_header_bytes
         self._timeout = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -28,6 +32,9 @@ class RequestLimitsMiddleware:
             return
         if len(scope["headers"]) > self._max_headers:
             await _reject(send, 431, f"too many request headers (limit {self._max_headers})")
+            return
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > self._max_header_bytes:
+            await _reject(send, 431, f"request headers larger than {self._max_header_bytes} bytes")
             return
         declared = _content_length(scope)
         if declared is not None and declared > self._max_body:
@@ -82,13 +89,23 @@ async def _reject(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def slow_header_guard(timeout_s: float) -> type[H11Protocol]:
-    """A uvicorn HTTP protocol that disconnects a client whose request headers take longer than `timeout_s`."""
+def slow_header_guard(timeout_s: float) -> type[asyncio.Protocol]:
+    """A uvicorn HTTP protocol that disconnects a client whose request headers take longer than `timeout_s`.
 
-    class GuardedH11Protocol(H11Protocol):
+    Built on uvicorn's httptools protocol where httptools is installed (the faster parser), else on h11.
+    """
+    base: Any = H11Protocol
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        base = HttpToolsProtocol
+    except ImportError:  # httptools is optional; h11 always comes with uvicorn
+        pass
+
+    class GuardedProtocol(base):  # type: ignore[misc]  # the base is chosen at run time
         _header_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             self._arm()
 
@@ -117,4 +134,4 @@ def slow_header_guard(timeout_s: float) -> type[H11Protocol]:
             if self.cycle is None or self.cycle.response_complete:
                 self.transport.close()
 
-    return GuardedH11Protocol
+    return GuardedProtocol

@@ -25,7 +25,9 @@ async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
 
 @pytest.fixture
 async def server_port() -> AsyncIterator[int]:
-    app = RequestLimitsMiddleware(_echo, max_body_bytes=1000, max_header_count=20, body_timeout_s=SLOW_S)
+    app = RequestLimitsMiddleware(
+        _echo, max_body_bytes=1000, max_header_count=20, max_header_bytes=2000, body_timeout_s=SLOW_S
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)  # connections queue in the backlog until uvicorn accepts them: no start-up wait needed
@@ -52,6 +54,14 @@ async def test_too_many_headers_get_431(server_port: int) -> None:
         response = await client.get(f"http://127.0.0.1:{server_port}/", headers=headers)
     assert response.status_code == 431
     assert "too many request headers" in response.json()["error"]["message"]
+
+
+@pytest.mark.anyio
+async def test_oversized_headers_get_431(server_port: int) -> None:
+    async with httpx2.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{server_port}/", headers={"x-big": "v" * 3000})
+    assert response.status_code == 431
+    assert "request headers larger than 2000 bytes" in response.json()["error"]["message"]
 
 
 @pytest.mark.anyio
