@@ -17,7 +17,7 @@ import anyio
 from hub.core.catalog import ItemKind, WireItem
 from hub.core.connector import AgentPeer, CallContext, Connector, ProgressFn
 from hub.core.principal import Grant, Principal
-from hub.errors import InvalidParamsError, NotFoundError
+from hub.errors import InvalidParamsError, NotFoundError, UpstreamUnavailableError
 from hub.virtual.registry import Registry
 from hub.virtual.view import Exposed, View
 
@@ -46,6 +46,12 @@ class Pipeline:
     def description(self, server: str) -> str:
         view = self._registry.view(server)
         return view.description if view is not None else ""
+
+    def exposed_tool(self, server: str, name: str) -> WireItem | None:
+        """A tool as the virtual server lists it, whoever asks (for transport-level checks only)."""
+        view = self._registry.view(server)
+        exposed = view.tools.get(name) if view is not None else None
+        return exposed.item if exposed is not None else None
 
     def open(self, principal: Principal, server: str) -> tuple[View, Grant]:
         """The view an agent may use. Not granted and not existing read the same."""
@@ -102,6 +108,11 @@ def _route(view: View, grant: Grant, method: str, params: Mapping[str, Any]) -> 
     else:
         raise InvalidParamsError(f"method {method!r} is not forwarded")
     if target is None:
+        offline = view.offline_tools.get(str(params.get("name", ""))) if method == "tools/call" else None
+        if offline is not None and grant.allows_tool(str(params.get("name", ""))):
+            raise UpstreamUnavailableError(
+                f"upstream {offline!r} is not available right now; try again shortly", upstream=offline
+            )
         raise NotFoundError(_not_found_message(method, params))
     return target, out
 

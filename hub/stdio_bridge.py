@@ -65,12 +65,18 @@ def bridge_remote(url: str, key: str) -> int:
         ):
 
             async def pump(source: Any, sink: Any) -> None:
-                async for message in source:
-                    if isinstance(message, Exception):
-                        log.warning("bridge.transport_error", extra={"error": str(message)})
-                        continue
-                    await sink.send(message)
-                tg.cancel_scope.cancel()
+                """Copy one direction; when it ends, close both directions so every transport can wind down."""
+                try:
+                    async for message in source:
+                        if isinstance(message, Exception):
+                            log.warning("bridge.transport_error", extra={"error": str(message)})
+                            continue
+                        await sink.send(message)
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await remote_write.aclose()
+                        await local_write.aclose()
+                    tg.cancel_scope.cancel()
 
             tg.start_soon(pump, local_read, remote_write)
             tg.start_soon(pump, remote_read, local_write)

@@ -18,8 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,10 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.startup_done = anyio.Event()
 
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # leave SIGINT/SIGTERM to the test runner
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         try:
             await super().startup(sockets)
@@ -217,7 +221,10 @@ def transport(request: pytest.FixtureRequest) -> str:
 async def open_client(
     transport: str, running: RunningHub, server: str, key: str, **client_args: Any
 ) -> AsyncIterator[Client]:
-    """An initialized SDK client of `server` on `running`, as the agent holding `key`, over `transport`."""
+    """An initialized SDK client of `server` on `running`, as the agent holding `key`, over `transport`.
+
+    `transport` is one of TRANSPORTS, or "http-auto" (Streamable HTTP, era discovered by `server/discover`).
+    """
     headers = {"Authorization": f"Bearer {key}"}
     if transport == "sse":
         async with Client(
@@ -233,12 +240,20 @@ async def open_client(
         async with Client(params, mode="legacy", **client_args) as client:
             yield client
     else:
-        mode = "legacy" if transport == "http-legacy" else "2026-07-28"
+        mode = {"http-legacy": "legacy", "http-2026": "2026-07-28", "http-auto": "auto"}[transport]
         async with (
             httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=60.0)) as http,
-            Client(streamable_http_client(running.server_url(server), http_client=http), mode=mode, **client_args) as client,
+            Client(
+                streamable_http_client(running.server_url(server), http_client=http), mode=mode, **client_args
+            ) as client,
         ):
             yield client
+
+
+@pytest.fixture(scope="session")
+def open_agent() -> Callable[..., AbstractAsyncContextManager[Client]]:
+    """`async with open_agent(transport, running_hub, server, key, **client_args) as client:`."""
+    return open_client
 
 
 @pytest.fixture

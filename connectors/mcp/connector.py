@@ -181,7 +181,8 @@ class McpConnector:
             try:
                 await self._serve_once()
                 backoff = self._backoff_start()
-            except anyio.get_cancelled_exc_class():
+            except anyio.get_cancelled_exc_class() as exc:
+                _cut_context_cycle(exc)
                 self._set_state("stopped", "")
                 raise
             except Exception as exc:  # one upstream failing must never end the hub
@@ -201,6 +202,9 @@ class McpConnector:
         with anyio.CancelScope(deadline=deadline) as connecting:
             async with AsyncExitStack() as stack:
                 client = await stack.enter_async_context(self._new_client(mode, closed))
+                if mode in MODERN_PROTOCOL_VERSIONS:  # pinned: the SDK adopted a bare stand-in; ask for the real one
+                    raw = await client.session.send_discover(mode)
+                    client.session.adopt(types.DiscoverResult.model_validate(raw))
                 legacy = None
                 if mode == "auto" and client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                     legacy = await self._open_legacy_too(stack, closed)
@@ -370,6 +374,24 @@ async def _ask_for_all_logs(client: Client) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MCPDeprecationWarning)
         await client.set_logging_level("debug")
+
+
+def _cut_context_cycle(exc: BaseException) -> None:
+    """Break a loop in `exc`'s `__context__` chain, in place.
+
+    Tearing the SDK client down by cancellation can leave the CancelledError as its own context
+    (CPython 3.11's AsyncExitStack re-links contexts while the client's DELETE is being cancelled);
+    anyio's task group walks that chain when the task ends and would spin forever.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None:
+        seen.add(id(current))
+        context = current.__context__
+        if context is not None and id(context) in seen:
+            current.__context__ = None
+            return
+        current = context
 
 
 def _describe(exc: BaseException) -> str:

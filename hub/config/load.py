@@ -82,6 +82,10 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "union_tag_invalid":  # e.g. an unknown upstream `kind`: name the field, not the union
+            ctx = err.get("ctx", {})
+            loc.append(str(ctx.get("discriminator", "kind")).strip("'"))
+            msg = f"must be one of {ctx.get('expected_tags', '')} (got {ctx.get('tag', '')!r})"
         match = _PATH_PREFIX.match(msg)
         if match:  # a validator message that names its own place, relative to where it ran
             loc = [*loc, *_parse_path(match.group(1))]

@@ -19,6 +19,9 @@ from mcp.server.runner import serve_loop
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -27,8 +30,11 @@ from hub.config.model import ServerConfig
 from hub.core.principal import Principal
 from hub.errors import HubError, NotFoundError
 from hub.pipeline import Pipeline
+from hub.transports.agent_sessions import AgentSessions
 from hub.transports.http_errors import error_response
-from hub.transports.mcp_server import PRINCIPAL_SCOPE_KEY, VirtualMcpServer
+from hub.transports.mcp_server import CALLER, PRINCIPAL_SCOPE_KEY, VirtualMcpServer
+from hub.transports.rebinding import RebindingGuard
+from hub.transports.request_body import read_message_body
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ class McpEndpoints:
         self._authenticate = authenticate
         self._config = config
         self._security = _security_settings(config)
+        self._guard = RebindingGuard(self._security.allowed_hosts, self._security.allowed_origins)
+        self._agent_sessions = AgentSessions(config.limits.max_sessions_per_agent)
         self._endpoints: dict[str, _Endpoint] = {}
         self._lock = anyio.Lock()
         self._tg: TaskGroup | None = None
@@ -82,6 +90,7 @@ class McpEndpoints:
         parts = scope["path"].removeprefix(scope.get("root_path", "")).strip("/").split("/")
         request = Request(scope, receive)
         try:
+            self._guard.check(request.headers)  # DNS rebinding: before anything else is revealed
             if len(parts) < 2 or parts[1] not in ("mcp", "sse", "messages"):
                 raise NotFoundError("not found")
             principal = self._authenticate(request)
@@ -91,13 +100,39 @@ class McpEndpoints:
             await error_response(exc, self._resource_metadata_url(request))(scope, receive, send)
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
+        CALLER.set(principal)
         scope["user"] = AuthenticatedUser(AccessToken(token=principal.key_id, client_id=principal.agent, scopes=[]))
         if parts[1] == "mcp":
-            await endpoint.sessions.handle_request(scope, receive, send)
+            await self._serve_mcp(endpoint, principal, scope, receive, send)
         elif parts[1] == "sse":
             await self._serve_sse(endpoint, scope, receive, send)
         else:
             await endpoint.sse.handle_post_message(scope, receive, send)
+
+    async def _serve_mcp(
+        self, endpoint: _Endpoint, principal: Principal, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Streamable HTTP: check a POSTed message first; a request opening a session needs a free slot."""
+        headers = Headers(scope=scope)
+        if scope["method"] == "POST":
+            checked = await read_message_body(receive)
+            if isinstance(checked, Response):
+                await checked(scope, receive, send)
+                return
+            receive = checked
+        if scope["method"] != "POST" or "mcp-session-id" in headers or _modern(headers):
+            await endpoint.sessions.handle_request(scope, receive, send)
+            return
+        live = endpoint.sessions._server_instances  # the SDK manager's open sessions (no public view)
+        try:
+            send, done = self._agent_sessions.admit(principal.agent, live, send)
+        except HubError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        try:
+            await endpoint.sessions.handle_request(scope, receive, send)
+        finally:
+            done()
 
     async def _serve_sse(self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "GET":
@@ -151,6 +186,12 @@ class McpEndpoints:
     def _resource_metadata_url(self, request: Request) -> str:
         base = self._config.public_url or str(request.base_url)
         return base.rstrip("/") + "/.well-known/oauth-protected-resource"
+
+
+def _modern(headers: Headers) -> bool:
+    """A 2026-07-28 request: self-contained, it opens no session."""
+    version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
+    return version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
 
 
 def _security_settings(config: ServerConfig) -> TransportSecuritySettings:

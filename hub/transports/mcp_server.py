@@ -11,13 +11,22 @@ import logging
 import warnings
 import weakref
 from collections.abc import Hashable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
 import mcp_types as types
 from mcp.server import NotificationOptions, Server, ServerRequestContext
 from mcp.server.caching import CACHEABLE_METHODS, CacheableMethod, CacheHint
+from mcp.server.connection import Connection
 from mcp.server.session import ServerSession
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    ListenHandler,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ToolsListChanged,
+)
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -32,6 +41,8 @@ from hub.transports.mcp_errors import as_mcp_error
 log = logging.getLogger(__name__)
 
 PRINCIPAL_SCOPE_KEY = "hub.principal"
+# The caller of the HTTP request being handled, for SDK hooks that run in that request's task.
+CALLER: ContextVar[Principal | None] = ContextVar("hub_caller", default=None)
 _RESERVED_META = ("progressToken",)
 _REQUEST_RESULTS: dict[str, type[BaseModel]] = {
     "elicitation/create": types.ElicitResult,
@@ -52,7 +63,11 @@ _PRIVATE_NO_CACHE: dict[CacheableMethod, CacheHint] = dict.fromkeys(
 
 
 class _HubServer(Server[Any]):
-    """Advertises list-changed support: the hub tells agents when a virtual server's lists change."""
+    """Advertises list-changed support: the hub tells agents when a virtual server's lists change.
+
+    The SDK always passes a NotificationOptions (all False by default), so the flags are set here
+    rather than defaulted. 2026-07-28 capabilities follow from the `subscriptions/listen` handler.
+    """
 
     def get_capabilities(
         self,
@@ -63,7 +78,7 @@ class _HubServer(Server[Any]):
         protocol_version: str | None = None,
     ) -> types.ServerCapabilities:
         return super().get_capabilities(
-            notification_options or NotificationOptions(True, True, True),
+            NotificationOptions(prompts_changed=True, resources_changed=True, tools_changed=True),
             experimental_capabilities,
             extensions,
             protocol_version=protocol_version,
@@ -76,8 +91,15 @@ _LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert
 class _AgentPeer:
     """What an upstream sends back during a call goes to the agent on that call's own stream."""
 
-    def __init__(self, session: ServerSession, request_id: types.RequestId | None, min_level: str | None) -> None:
+    def __init__(
+        self,
+        session: ServerSession,
+        connection: Connection,
+        request_id: types.RequestId | None,
+        min_level: str | None,
+    ) -> None:
         self._session = session
+        self._connection = connection
         self._request_id = request_id
         self._min_level = _LOG_LEVELS.index(min_level) if min_level in _LOG_LEVELS else 0
 
@@ -87,7 +109,7 @@ class _AgentPeer:
 
     @property
     def session_key(self) -> Hashable:
-        return self._session
+        return self._connection  # the same for every request of one agent session
 
     async def resource_updated(self, uri: str) -> None:
         await self._session.send_resource_updated(uri)
@@ -123,8 +145,10 @@ class VirtualMcpServer:
         self.name = name
         self._pipeline = pipeline
         self._fixed = fixed
-        self._sessions: weakref.WeakSet[ServerSession] = weakref.WeakSet()
-        self._log_levels: weakref.WeakKeyDictionary[ServerSession, str] = weakref.WeakKeyDictionary()
+        # Per client connection: `ctx.session` is a per-request proxy, gone as soon as its request is.
+        self._sessions: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._bus = InMemorySubscriptionBus()  # 2026-07-28 agents hear of changes on subscriptions/listen
+        self._log_levels: weakref.WeakKeyDictionary[Connection, str] = weakref.WeakKeyDictionary()
         self.server = _HubServer(
             f"hub/{name}",
             version="0.1.0",
@@ -139,8 +163,10 @@ class VirtualMcpServer:
             on_list_prompts=self._list_prompts,
             on_get_prompt=self._get_prompt,
             on_completion=self._complete,
+            on_subscriptions_listen=ListenHandler(self._bus),
             # Lists depend on the agent's grants and can change at any time: private, immediately stale.
             cache_hints=_PRIVATE_NO_CACHE,
+            get_tool_input_schema=self._header_checked_schema,
         )
         self.server.add_notification_handler("notifications/initialized", types.NotificationParams, self._initialized)
         # Registered directly: the constructor argument is deprecated (2026-07-28 has no logging/setLevel).
@@ -149,7 +175,9 @@ class VirtualMcpServer:
     # --- list-changed fan-out --------------------------------------------------------------------
 
     async def announce_lists_changed(self) -> None:
-        """Tell every open handshake-era session that tools, prompts and resources may have changed."""
+        """Tell every open session and listen stream that tools, prompts and resources may have changed."""
+        for event in (ToolsListChanged(), PromptsListChanged(), ResourcesListChanged()):
+            await self._bus.publish(event)
         for session in list(self._sessions):
             try:
                 with anyio.move_on_after(2):
@@ -159,13 +187,26 @@ class VirtualMcpServer:
             except Exception:  # a gone session must not stop the others
                 self._sessions.discard(session)
 
+    def _header_checked_schema(self, name: str) -> Mapping[str, Any] | None:
+        """The schema the SDK checks 2026-07-28 Mcp-Param headers against, without re-listing per call.
+
+        The SDK calls this in the HTTP request's own task, where the edge has set the caller. A tool
+        the caller cannot see gets an empty schema, exactly like a missing one, so header checks
+        cannot reveal that it exists.
+        """
+        principal = CALLER.get()
+        grant = principal.grant_for(self.name) if principal is not None else None
+        item = self._pipeline.exposed_tool(self.name, name) if grant and grant.allows_tool(name) else None
+        schema = (item or {}).get("inputSchema")
+        return schema if isinstance(schema, Mapping) else {}
+
     async def _set_level(self, ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> Any:
         """The agent's own log level: upstream log messages for its calls below it are not relayed."""
-        self._log_levels[ctx.session] = params.level
+        self._log_levels[_connection_of(ctx)] = params.level
         return {}
 
     async def _initialized(self, ctx: ServerRequestContext[Any], params: types.NotificationParams) -> None:
-        self._sessions.add(ctx.session)
+        self._sessions.add(_connection_of(ctx))
 
     # --- handlers ---------------------------------------------------------------------------------
 
@@ -212,7 +253,9 @@ class VirtualMcpServer:
                 principal=self._principal(ctx),
                 server=self.name,
                 progress=progress if wants_progress else None,
-                peer=_AgentPeer(session, ctx.request_id, self._log_levels.get(session)),
+                peer=_AgentPeer(
+                    session, _connection_of(ctx), ctx.request_id, self._log_levels.get(_connection_of(ctx))
+                ),
                 modern=ctx.protocol_version in MODERN_PROTOCOL_VERSIONS,
             )
             result = await self._pipeline.forward(caller, method, wire)
@@ -238,6 +281,11 @@ class VirtualMcpServer:
 
     async def _complete(self, ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> Any:
         return await self._forward(ctx, "completion/complete", params)
+
+
+def _connection_of(ctx: ServerRequestContext[Any]) -> Connection:
+    """The agent's per-client connection: `ctx.session` is a per-request proxy (mcp 2.3.0 has no public accessor)."""
+    return ctx.session._connection
 
 
 def _for_era(ctx: ServerRequestContext[Any], result: dict[str, Any]) -> dict[str, Any]:

@@ -52,7 +52,7 @@ class Registry:
 
     def _rebuild(self, server: str) -> None:
         old = self._views.get(server)
-        new = build_view(self._configs[server], self._catalogs())
+        new = build_view(self._configs[server], self._catalogs(), old)
         self._views[server] = new
         if old is None or _listed(old) != _listed(new):
             self._announce(server)

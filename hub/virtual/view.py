@@ -37,6 +37,7 @@ class View:
     resources: Mapping[str, Exposed] = field(default_factory=dict)
     templates: tuple[Exposed, ...] = ()
     unavailable: tuple[str, ...] = ()  # upstreams whose items are missing right now
+    offline_tools: Mapping[str, str] = field(default_factory=dict)  # exposed name -> its upstream, down right now
     problems: tuple[str, ...] = ()  # e.g. name collisions, for health and the log
 
     def resolve_resource(self, uri: str) -> Exposed | None:
@@ -54,7 +55,10 @@ class View:
         }
 
 
-def build_view(config: VirtualServerConfig, catalogs: Mapping[str, Catalog | None]) -> View:
+def build_view(
+    config: VirtualServerConfig, catalogs: Mapping[str, Catalog | None], previous: View | None = None
+) -> View:
+    """What `config` exposes now; `previous` tells which tool names belong to upstreams that went down."""
     unavailable: list[str] = []
     picked: dict[ItemKind, list[tuple[SelectionConfig, str, WireItem]]] = {
         "tool": [],
@@ -90,6 +94,7 @@ def build_view(config: VirtualServerConfig, catalogs: Mapping[str, Catalog | Non
     )
     for problem in problems:
         log.warning("virtual.collision", extra={"server": config.name, "problem": problem})
+    offline = _offline_tools(previous, set(unavailable)) if previous is not None else {}
     return View(
         name=config.name,
         description=config.description,
@@ -99,7 +104,14 @@ def build_view(config: VirtualServerConfig, catalogs: Mapping[str, Catalog | Non
         templates=templates,
         unavailable=tuple(unavailable),
         problems=tuple(problems),
+        offline_tools={name: upstream for name, upstream in offline.items() if name not in tools},
     )
+
+
+def _offline_tools(previous: View, down: set[str]) -> dict[str, str]:
+    """Tool names the previous view exposed (or already knew as offline) from upstreams now down."""
+    known = {name: e.upstream for name, e in previous.tools.items()} | dict(previous.offline_tools)
+    return {name: upstream for name, upstream in known.items() if upstream in down}
 
 
 def _selected(selection: SelectionConfig, kind: ItemKind, key: str) -> bool:

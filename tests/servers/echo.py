@@ -1,0 +1,122 @@
+"""A test upstream whose tools make concurrency, progress, slowness, cancellation and crashes observable.
+
+    python tests/servers/echo.py                                        # stdio
+    python tests/servers/echo.py --transport streamable-http --port 0   # prints `LISTENING <url>`
+
+Tools:
+
+* `echo(text)` - returns `text`;
+* `rendezvous(text, group, parties)` - reports progress "arrived <text>", waits until `parties` calls
+  of `group` are in flight at once, reports "leaving <text>", then returns `text`: a call that
+  returns proves the calls overlapped, without any sleep;
+* `slow(seconds)` - sleeps, then returns "slept";
+* `block(key)` - reports progress "blocked" and never returns; `await_cancelled(key)` returns once
+  the hub has cancelled it;
+* `crash()` - ends the process at once (exit status 3), as a crashing upstream would;
+* `pid()` - this process's id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from typing import Any
+
+import anyio
+import uvicorn
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+
+mcp: MCPServer[Any] = MCPServer("echo", version="1.0.0")
+
+RENDEZVOUS_TIMEOUT = 20.0
+"""Seconds a rendezvous waits for its other parties before failing."""
+
+_arrived: dict[str, int] = {}
+_complete: dict[str, anyio.Event] = {}
+_cancelled: dict[str, anyio.Event] = {}
+
+
+@mcp.tool()
+def echo(text: str) -> str:
+    """Returns `text` unchanged."""
+    return text
+
+
+@mcp.tool()
+async def rendezvous(text: str, ctx: Context[Any, Any], group: str = "default", parties: int = 2) -> str:
+    """Waits until `parties` calls of `group` are in flight together, then returns `text`."""
+    await ctx.report_progress(0, 1, f"arrived {text}")
+    event = _complete.setdefault(group, anyio.Event())
+    _arrived[group] = _arrived.get(group, 0) + 1
+    if _arrived[group] >= parties:
+        event.set()
+    with anyio.fail_after(RENDEZVOUS_TIMEOUT):
+        await event.wait()
+    await ctx.report_progress(1, 1, f"leaving {text}")
+    return text
+
+
+@mcp.tool()
+async def slow(seconds: float) -> str:
+    """Sleeps `seconds`, then returns "slept"."""
+    await anyio.sleep(seconds)
+    return "slept"
+
+
+@mcp.tool()
+async def block(key: str, ctx: Context[Any, Any]) -> str:
+    """Reports progress "blocked", then waits until cancelled; `await_cancelled(key)` returns once it is."""
+    cancelled = _cancelled.setdefault(key, anyio.Event())
+    await ctx.report_progress(0, None, "blocked")
+    try:
+        await anyio.sleep_forever()
+    finally:
+        cancelled.set()
+    return "unreachable"
+
+
+@mcp.tool()
+async def await_cancelled(key: str) -> str:
+    """Returns "cancelled" once `block(key)` has been cancelled (fails after RENDEZVOUS_TIMEOUT)."""
+    with anyio.fail_after(RENDEZVOUS_TIMEOUT):
+        await _cancelled.setdefault(key, anyio.Event()).wait()
+    return "cancelled"
+
+
+@mcp.tool()
+def crash() -> str:
+    """Ends this process at once, without answering."""
+    os._exit(3)
+
+
+@mcp.tool()
+def pid() -> int:
+    """This process's id."""
+    return os.getpid()
+
+
+class _AnnouncingServer(uvicorn.Server):
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            print(f"LISTENING http://{host}:{port}/mcp", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="echo test upstream")
+    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    if args.transport == "stdio":
+        mcp.run("stdio")
+        return
+    app = mcp.streamable_http_app(host="127.0.0.1")
+    config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning")
+    anyio.run(_AnnouncingServer(config).serve)
+
+
+if __name__ == "__main__":
+    main()
