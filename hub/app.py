@@ -126,7 +126,7 @@ def build_app(hub: Hub) -> Starlette:
 
     async def ready(request: Request) -> JSONResponse:
         states = {h.name: h.state for h in hub.upstreams.health()}
-        ready = all(state == "ready" for state in states.values())
+        ready = all(state in ("ready", "idle") for state in states.values())  # idle: starts on first use
         return JSONResponse({"ready": ready, "upstreams": states}, status_code=200 if ready else 503)
 
     async def protected_resource(request: Request) -> JSONResponse:

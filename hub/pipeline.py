@@ -61,8 +61,8 @@ class Pipeline:
             raise NotFoundError(f"virtual server {server!r} not found")
         return view, grant
 
-    def list_items(self, principal: Principal, server: str, kind: ItemKind) -> list[WireItem]:
-        view, grant = self.open(principal, server)
+    async def list_items(self, principal: Principal, server: str, kind: ItemKind) -> list[WireItem]:
+        view, grant = await self._open_started(principal, server)
         if kind == "tool":
             return [e.item for name, e in view.tools.items() if grant.allows_tool(name)]
         if kind == "prompt":
@@ -71,8 +71,19 @@ class Pipeline:
             return [e.item for e in view.resources.values()]
         return [e.item for e in view.templates]
 
+    async def _open_started(self, principal: Principal, server: str) -> tuple[View, Grant]:
+        """`open`, after starting any on-demand upstream the view includes that is still idle."""
+        view, grant = self.open(principal, server)
+        idle = [c for name in view.unavailable if (c := self._connectors.get(name)) and c.health.state == "idle"]
+        if not idle:
+            return view, grant
+        async with anyio.create_task_group() as tg:
+            for connector in idle:
+                tg.start_soon(connector.ensure_started)
+        return self.open(principal, server)
+
     async def forward(self, caller: Caller, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        view, grant = self.open(caller.principal, caller.server)
+        view, grant = await self._open_started(caller.principal, caller.server)
         target, upstream_params = _route(view, grant, method, params)
         connector = self._connectors.get(target.upstream)
         if connector is None:

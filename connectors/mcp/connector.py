@@ -69,7 +69,12 @@ class McpConnector:
         self._legacy_client: Client | None = None
         self._subscriptions = SubscriptionTable()
         self._catalog: Catalog | None = None
-        self._state: UpstreamState = "starting"
+        on_demand = isinstance(config, StdioUpstreamConfig) and config.start == "on_demand"
+        self._state: UpstreamState = "idle" if on_demand else "starting"
+        self._wanted = anyio.Event()
+        if not on_demand:
+            self._wanted.set()
+        self._state_changed = anyio.Event()
         self._detail = ""
         self._restarts = 0
         self._listeners: list[ChangeListener] = []
@@ -174,7 +179,15 @@ class McpConnector:
             )
         return result
 
+    async def ensure_started(self) -> None:
+        self._wanted.set()
+        with anyio.move_on_after(self._config.connect_timeout_s):
+            while self._state in ("idle", "starting"):
+                await self._state_changed.wait()
+
     async def run(self) -> None:
+        await self._wanted.wait()  # at once, unless the upstream starts on demand
+        self._set_state("starting", "")
         backoff = self._backoff_start()
         while True:
             self._broken = anyio.Event()
@@ -285,6 +298,8 @@ class McpConnector:
         changed = state != self._state
         self._state, self._detail = state, detail
         if changed:
+            self._state_changed.set()
+            self._state_changed = anyio.Event()
             self._notify()
 
     def _notify(self) -> None:

@@ -11,7 +11,7 @@ from hub.core.principal import Principal
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 ChangeListener = Callable[[str], None]
-UpstreamState = Literal["starting", "ready", "down", "stopped"]
+UpstreamState = Literal["idle", "starting", "ready", "down", "stopped"]  # idle: on demand, not yet wanted
 
 
 class AgentPeer(Protocol):
@@ -84,4 +84,8 @@ class Connector(Protocol):
 
     async def run(self) -> None:
         """Keep the upstream connected until cancelled (supervision, restarts, catalog refresh)."""
+        ...
+
+    async def ensure_started(self) -> None:
+        """Start an on-demand upstream now; return once it is ready or failed (bounded by its connect timeout)."""
         ...

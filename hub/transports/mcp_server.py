@@ -217,23 +217,23 @@ class VirtualMcpServer:
             raise as_mcp_error(AuthenticationError("no credential"))
         return principal
 
-    def _list(self, ctx: ServerRequestContext[Any], kind: ItemKind, field: str) -> dict[str, Any]:
+    async def _list(self, ctx: ServerRequestContext[Any], kind: ItemKind, field: str) -> dict[str, Any]:
         try:
-            return _for_era(ctx, {field: self._pipeline.list_items(self._principal(ctx), self.name, kind)})
+            return _for_era(ctx, {field: await self._pipeline.list_items(self._principal(ctx), self.name, kind)})
         except Exception as exc:
             raise as_mcp_error(exc) from exc
 
     async def _list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
-        return self._list(ctx, "tool", "tools")
+        return await self._list(ctx, "tool", "tools")
 
     async def _list_resources(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
-        return self._list(ctx, "resource", "resources")
+        return await self._list(ctx, "resource", "resources")
 
     async def _list_templates(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
-        return self._list(ctx, "resource_template", "resourceTemplates")
+        return await self._list(ctx, "resource_template", "resourceTemplates")
 
     async def _list_prompts(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
-        return self._list(ctx, "prompt", "prompts")
+        return await self._list(ctx, "prompt", "prompts")
 
     async def _forward(self, ctx: ServerRequestContext[Any], method: str, params: BaseModel) -> Any:
         wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)

@@ -42,10 +42,11 @@ def agent(tools: tuple[str, ...] | None = None) -> Principal:
     return Principal("alice", None, {"desk": Grant("desk", tools)})
 
 
-def test_lists_are_narrowed_by_the_grant(registry: Registry) -> None:
+async def test_lists_are_narrowed_by_the_grant(registry: Registry) -> None:
     pipeline = Pipeline(registry, {})
-    assert [t["name"] for t in pipeline.list_items(agent(("get_*", "now")), "desk", "tool")] == ["get_note", "now"]
-    assert len(pipeline.list_items(agent(), "desk", "tool")) == 3
+    narrowed = await pipeline.list_items(agent(("get_*", "now")), "desk", "tool")
+    assert [t["name"] for t in narrowed] == ["get_note", "now"]
+    assert len(await pipeline.list_items(agent(), "desk", "tool")) == 3
 
 
 def test_an_ungranted_server_reads_like_a_missing_one(registry: Registry) -> None:
