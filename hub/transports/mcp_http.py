@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, AuthorizationContext
 from mcp.server.auth.provider import AccessToken
 from mcp.server.runner import serve_loop
 from mcp.server.sse import SseServerTransport
+from mcp.server.streamable_http import StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
@@ -30,6 +31,7 @@ from hub.config.model import ServerConfig
 from hub.core.principal import Principal
 from hub.errors import HubError, NotFoundError
 from hub.pipeline import Pipeline
+from hub.sessions.event_store import SessionEventStore
 from hub.transports.agent_sessions import AgentSessions
 from hub.transports.http_errors import error_response
 from hub.transports.mcp_server import CALLER, PRINCIPAL_SCOPE_KEY, VirtualMcpServer
@@ -162,7 +164,7 @@ class McpEndpoints:
             raise RuntimeError("McpEndpoints.run() is not running")
         limits = self._config.limits
         vs = VirtualMcpServer(name, self._pipeline.description(name), self._pipeline)
-        sessions = StreamableHTTPSessionManager(
+        sessions = _ResumableSessions(
             app=vs.server,
             security_settings=self._security,
             max_request_body_size=limits.max_body_bytes,
@@ -192,6 +194,22 @@ def _modern(headers: Headers) -> bool:
     """A 2026-07-28 request: self-contained, it opens no session."""
     version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
     return version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
+
+
+class _ResumableSessions(StreamableHTTPSessionManager):
+    """Gives each handshake-era session its own bounded event log (Last-Event-ID resumption).
+
+    The SDK shares one event store across a manager's sessions, and its stream ids are JSON-RPC
+    request ids, which collide between sessions; a per-session log means a Last-Event-ID can only
+    ever replay the events of the session it is presented on. The SDK has no public hook for this,
+    so the store is set on the transport it admits (mcp 2.3.0's `_admit_session`).
+    """
+
+    def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
+        transport = super()._admit_session(requestor)
+        if transport is not None:
+            transport._event_store = SessionEventStore()
+        return transport
 
 
 def _security_settings(config: ServerConfig) -> TransportSecuritySettings:
