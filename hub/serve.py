@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Awaitable, Callable
 
+import anyio
 import uvicorn
+from sse_starlette.sse import AppStatus
 
 from hub.app import build_app, build_hub
 from hub.config.model import HubConfig
@@ -31,11 +34,36 @@ def serve(config: HubConfig, host: str | None = None, port: int | None = None) -
         timeout_graceful_shutdown=int(config.server.shutdown_grace_s),
         lifespan="on",
     )
-    server = uvicorn.Server(uv_config)
+    server = _DrainingServer(uv_config, hub.endpoints.drained, config.server.shutdown_grace_s)
     sock = _bind(host, port)  # bound here so that port 0 can be reported as the port really in use
     _banner(config, host, sock.getsockname()[1])
     server.run(sockets=[sock])
     return 0
+
+
+class _DrainingServer(uvicorn.Server):
+    """On shutdown, in-flight MCP calls finish and are answered before streams are closed.
+
+    sse-starlette would end every SSE response the moment uvicorn is told to stop, cutting off calls
+    whose answers ride on one; here open streams are only ended once no POSTed message is still
+    being answered (or the grace period is over), and uvicorn then waits for those connections.
+    """
+
+    def __init__(self, config: uvicorn.Config, drained: Callable[[], Awaitable[None]], grace_s: float) -> None:
+        super().__init__(config)
+        self._drained = drained
+        self._grace_s = grace_s
+        AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]  # sse-starlette is untyped here
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        async def end_streams_when_drained() -> None:
+            with anyio.move_on_after(self._grace_s):
+                await self._drained()
+            AppStatus.should_exit = True
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(end_streams_when_drained)
+            await super().shutdown(sockets)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -8,7 +8,8 @@ Sessions are owned by the agent that opened them (the SDK compares the credentia
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -62,6 +63,9 @@ class McpEndpoints:
         self._guard = RebindingGuard(self._security.allowed_hosts, self._security.allowed_origins)
         self._agent_sessions = AgentSessions(config.limits.max_sessions_per_agent)
         self._endpoints: dict[str, _Endpoint] = {}
+        self._posts_in_flight = 0
+        self._idle = anyio.Event()
+        self._idle.set()
         self._lock = anyio.Lock()
         self._tg: TaskGroup | None = None
 
@@ -104,12 +108,31 @@ class McpEndpoints:
         scope[PRINCIPAL_SCOPE_KEY] = principal
         CALLER.set(principal)
         scope["user"] = AuthenticatedUser(AccessToken(token=principal.key_id, client_id=principal.agent, scopes=[]))
-        if parts[1] == "mcp":
+        if parts[1] == "mcp" and scope["method"] == "POST":
+            with self._counted():
+                await self._serve_mcp(endpoint, principal, scope, receive, send)
+        elif parts[1] == "mcp":
             await self._serve_mcp(endpoint, principal, scope, receive, send)
         elif parts[1] == "sse":
             await self._serve_sse(endpoint, scope, receive, send)
         else:
             await endpoint.sse.handle_post_message(scope, receive, send)
+
+    async def drained(self) -> None:
+        """Return once no POSTed message is being answered (open GET streams do not count)."""
+        while not self._idle.is_set():
+            await self._idle.wait()
+
+    @contextmanager
+    def _counted(self) -> Iterator[None]:
+        self._posts_in_flight += 1
+        self._idle = anyio.Event() if self._idle.is_set() else self._idle
+        try:
+            yield
+        finally:
+            self._posts_in_flight -= 1
+            if self._posts_in_flight == 0:
+                self._idle.set()
 
     async def _serve_mcp(
         self, endpoint: _Endpoint, principal: Principal, scope: Scope, receive: Receive, send: Send

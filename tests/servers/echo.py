@@ -10,6 +10,8 @@ Tools:
   of `group` are in flight at once, reports "leaving <text>", then returns `text`: a call that
   returns proves the calls overlapped, without any sleep;
 * `slow(seconds)` - sleeps, then returns "slept";
+* `hold(seconds)` - reports progress "holding", sleeps, then returns "held": a caller knows the
+  call is in flight when the progress arrives;
 * `block(key)` - reports progress "blocked" and never returns; `await_cancelled(key)` returns once
   the hub has cancelled it;
 * `crash()` - ends the process at once (exit status 3), as a crashing upstream would;
@@ -63,6 +65,14 @@ async def slow(seconds: float) -> str:
     """Sleeps `seconds`, then returns "slept"."""
     await anyio.sleep(seconds)
     return "slept"
+
+
+@mcp.tool()
+async def hold(seconds: float, ctx: Context[Any, Any]) -> str:
+    """Reports progress "holding", sleeps `seconds`, then returns "held"."""
+    await ctx.report_progress(0, None, "holding")
+    await anyio.sleep(seconds)
+    return "held"
 
 
 @mcp.tool()
