@@ -18,8 +18,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,59 @@ def start_upstream(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ab
             await stop_process_group(process)
 
     return start
+
+
+@contextmanager
+def _serve_process(*args: str, cwd: Path | None = None, ready: bool = False) -> Iterator[str]:
+    """Run `python *args`, a server that prints `LISTENING <url>` first, in its own process group.
+
+    Yields the URL (after `/ready` answers 200, with `ready=True`); the group is stopped at the end.
+    For synchronous tests that drive other programs (node, the conformance suite) against it.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        cwd=cwd,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # bounded: the process either prints it or exits
+        assert line.startswith("LISTENING "), f"{args[0]} did not start: {line!r}"
+        url = line.split()[1]
+        if ready:
+            _wait_ready(url)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=STOP_TIMEOUT)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _wait_ready(url: str) -> None:
+    """Poll /ready of a hub in another process, for at most STARTUP_TIMEOUT seconds."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} was not ready within {STARTUP_TIMEOUT:g} s")
+
+
+@pytest.fixture(scope="session")
+def serve_process() -> Callable[..., AbstractContextManager[str]]:
+    """`with serve_process(script_or_-m, *args, cwd=..., ready=...) as url:` (see `_serve_process`)."""
+    return _serve_process
 
 
 # --- the hub under uvicorn -------------------------------------------------------------------------

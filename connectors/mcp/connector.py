@@ -99,16 +99,15 @@ class McpConnector:
 
     async def request(self, method: str, params: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
         client = self._client_for(ctx)
-        request_type = _REQUESTS.get(method)
-        if request_type is None:
+        if method not in _REQUESTS:
             raise InvalidParamsError(f"method {method!r} cannot be forwarded")
         call_id = self._next_call
         self._next_call += 1
         self._inflight[call_id] = ctx
         try:
             if method in ("resources/subscribe", "resources/unsubscribe") and ctx.peer is not None:
-                return await self._subscription(client, request_type, method, params, ctx)
-            result = await self._send(client, request_type, method, params, ctx)
+                return await self._subscription(client, method, params, ctx)
+            result = await self._send(client, method, params, ctx)
             for _ in range(_MAX_INPUT_ROUNDS):
                 if result.get("resultType") != "input_required" or ctx.peer is None or not ctx.peer.can_request:
                     return result  # a 2026-07-28 agent answers input requests itself: pass them through
@@ -120,7 +119,7 @@ class McpConnector:
                 retry = {**params, "inputResponses": answers}
                 if result.get("requestState") is not None:
                     retry["requestState"] = result["requestState"]
-                result = await self._send(client, request_type, method, retry, ctx)
+                result = await self._send(client, method, retry, ctx)
             raise UpstreamRejectedError(
                 types.INTERNAL_ERROR, f"upstream {self.name!r} kept asking for input after {_MAX_INPUT_ROUNDS} rounds"
             )
@@ -139,7 +138,6 @@ class McpConnector:
     async def _subscription(
         self,
         client: Client,
-        request_type: type[types.Request[Any, Any]],
         method: str,
         params: Mapping[str, Any],
         ctx: CallContext,
@@ -153,11 +151,11 @@ class McpConnector:
         uri = str(params.get("uri", ""))
         if method == "resources/unsubscribe":
             last = self._subscriptions.remove(uri, ctx.peer)
-            return await self._send(client, request_type, method, params, ctx) if last else {}
+            return await self._send(client, method, params, ctx) if last else {}
         if not self._subscriptions.add(uri, ctx.peer):
             return {}
         try:
-            return await self._send(client, request_type, method, params, ctx)
+            return await self._send(client, method, params, ctx)
         except BaseException:
             self._subscriptions.remove(uri, ctx.peer)
             raise
@@ -165,12 +163,11 @@ class McpConnector:
     async def _send(
         self,
         client: Client,
-        request_type: type[types.Request[Any, Any]],
         method: str,
         params: Mapping[str, Any],
         ctx: CallContext,
     ) -> dict[str, Any]:
-        request = request_type.model_validate({"method": method, "params": dict(params)})
+        request = _REQUESTS[method].model_validate({"method": method, "params": dict(params)})
         with upstream_failures(self.name, ctx.deadline, on_broken=self._broken.set):
             result = await client.session.send_request(
                 request,

@@ -11,15 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-import httpx2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,45 +27,6 @@ pytestmark = [
     pytest.mark.node,
     pytest.mark.skipif(shutil.which("npx") is None, reason="needs Node.js 20+ and npm"),
 ]
-
-
-@contextmanager
-def _process(*args: str, cwd: Path | None = None) -> Iterator[str]:
-    """Run a server that prints 'LISTENING <url>' first; yield the URL; kill its process group after."""
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-        cwd=cwd,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("LISTENING "), f"{args[0]} did not start: {line!r}"
-        yield line.split()[1]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _wait_ready(base_url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{base_url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx2.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"hub at {base_url} was not ready within 20 s")
 
 
 def _run_suite(url: str) -> tuple[int, dict[str, tuple[int, int]], str]:
@@ -87,9 +44,11 @@ def _run_suite(url: str) -> tuple[int, dict[str, tuple[int, int]], str]:
 
 
 @pytest.mark.parametrize("upstream_protocol", ["legacy", "auto"])
-def test_hub_passes_what_the_upstream_passes(tmp_path: Path, upstream_protocol: str) -> None:
+def test_hub_passes_what_the_upstream_passes(
+    tmp_path: Path, upstream_protocol: str, serve_process: Callable[..., AbstractContextManager[str]]
+) -> None:
     everything = str(ROOT / "examples" / "servers" / "everything.py")
-    with _process(everything, "--transport", "streamable-http", "--host", "127.0.0.1", "--port", "0") as upstream:
+    with serve_process(everything, "--transport", "streamable-http", "--host", "127.0.0.1", "--port", "0") as upstream:
         config = tmp_path / "hub.yaml"
         config.write_text(
             f"""
@@ -102,11 +61,13 @@ agents:
   - {{name: suite, keys: [{{key: "{KEY}"}}], servers: [{{server: everything}}]}}
 """
         )
+        proxy_script = str(Path(__file__).with_name("auth_proxy.py"))
         with (
-            _process("-m", "hub.cli", "serve", "--config", str(config), "--port", "0", cwd=tmp_path) as hub,
-            _process(str(Path(__file__).with_name("auth_proxy.py")), "--target", hub, "--key", KEY) as proxy,
+            serve_process(
+                "-m", "hub.cli", "serve", "--config", str(config), "--port", "0", cwd=tmp_path, ready=True
+            ) as hub,
+            serve_process(proxy_script, "--target", hub, "--key", KEY) as proxy,
         ):
-            _wait_ready(hub)
             direct_rc, direct, direct_tail = _run_suite(upstream)
             hub_rc, through_hub, hub_tail = _run_suite(f"{proxy}/servers/everything/mcp")
 

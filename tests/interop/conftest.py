@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-import httpx2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +36,9 @@ def node_sdk() -> Path:
 
 
 @pytest.fixture(scope="module")
-def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hub_url(
+    tmp_path_factory: pytest.TempPathFactory, serve_process: Callable[..., AbstractContextManager[str]]
+) -> Iterator[str]:
     """`hub serve` on a free port, fronting the notes example over stdio; yields its base URL."""
     tmp = tmp_path_factory.mktemp("hub")
     config = tmp / "hub.yaml"
@@ -54,36 +53,6 @@ agents:
   - {{name: ts-agent, keys: [{{key: "{KEY}"}}], servers: [{{server: notes}}]}}
 """
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-        cwd=tmp,
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the process prints LISTENING <url> once its socket is bound
-        assert first.startswith("LISTENING "), f"hub did not start: {first!r}"
-        url = first.split()[1]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # bounded: wait until the stdio upstream is ready
-            try:
-                if httpx2.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("hub did not become ready within 20 s")
+    args = ("-m", "hub.cli", "serve", "--config", str(config), "--port", "0")
+    with serve_process(*args, cwd=tmp, ready=True) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        if proc.stdout is not None:
-            proc.stdout.close()
