@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 from starlette.applications import Starlette
@@ -26,7 +26,6 @@ from hub.auth.config_keys import keys_from_config
 from hub.auth.directory import AgentDirectory
 from hub.config.model import HubConfig, UpstreamConfig
 from hub.core.connector import Connector
-from hub.core.principal import Principal
 from hub.live import LiveCatalog
 from hub.pipeline import Pipeline
 from hub.storage.engine import Database
@@ -45,8 +44,6 @@ def make_connector(config: UpstreamConfig) -> Connector:
     return McpConnector(config)
 
 
-__all__ = ["Hub", "build_app", "build_hub", "keys_from_config", "make_connector"]
-
 STORAGE_CLOSE_TIMEOUT_S = 5.0
 
 
@@ -64,10 +61,6 @@ class Hub:
     authenticator: ApiKeyAuthenticator
     database: Database
     live: LiveCatalog
-    extra_routes: list[Route | Mount] = field(default_factory=list)
-
-    def authenticate(self, request: Request) -> Principal:
-        return self.authenticator.authenticate(request.headers)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -146,7 +139,6 @@ def build_app(hub: Hub) -> Starlette:
         Route("/.well-known/oauth-protected-resource", protected_resource),
         Mount("/servers", app=hub.endpoints),
         Mount("/admin", app=AdminApi(AdminContext(hub.database, hub.live, hub.config.server.admin_token))),
-        *hub.extra_routes,
     ]
     limits = hub.config.server.limits
     bounds = Middleware(
