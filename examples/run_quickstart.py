@@ -15,9 +15,12 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     config = sys.argv[1] if len(sys.argv) > 1 else str(HERE / "quickstart.yaml")
-    clock = subprocess.Popen(
-        [sys.executable, str(HERE / "servers" / "clock.py"), "--port", "8931"], stdout=subprocess.DEVNULL
-    )
+    log_dir = Path("data")
+    log_dir.mkdir(exist_ok=True)
+    with (log_dir / "clock.log").open("wb") as clock_log:  # keep the terminal for the hub's own output
+        clock = subprocess.Popen(
+            [sys.executable, str(HERE / "servers" / "clock.py"), "--port", "8931"], stdout=clock_log, stderr=clock_log
+        )
     try:
         return subprocess.call([sys.executable, "-m", "hub.cli", "serve", "--config", config])
     except KeyboardInterrupt:
