@@ -19,8 +19,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+    suppress,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,19 +67,25 @@ def anyio_backend() -> str:
 
 
 async def stop_process_group(process: Process) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after STOP_TIMEOUT; always reap."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if process.returncode is not None:
-            break
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        with anyio.move_on_after(STOP_TIMEOUT, shield=True):
-            await process.wait()
+    """SIGTERM the process group, SIGKILL whatever is left of it after STOP_TIMEOUT; always reap.
+
+    The final SIGKILL also reaches children the leader left behind (npx's node, for one).
+    """
+    with suppress(ProcessLookupError):
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            with anyio.move_on_after(STOP_TIMEOUT, shield=True):
+                await process.wait()
+        os.killpg(process.pid, signal.SIGKILL)
     with anyio.CancelScope(shield=True):
         await process.wait()
         await process.aclose()
+
+
+@pytest.fixture(scope="session")
+def stop_process() -> Callable[[Process], Awaitable[None]]:
+    """`await stop_process(process)` ends a process started with `start_new_session=True`, and its children."""
+    return stop_process_group
 
 
 async def _read_listening_url(process: Process) -> str:
