@@ -19,13 +19,14 @@ import anyio
 import mcp_types as types
 from anyio.abc import TaskStatus
 from mcp import Client
-from mcp.client.session import ClientRequestContext, IncomingMessage
+from mcp.client.session import IncomingMessage
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from connectors.mcp.catalog import read_catalog
 from connectors.mcp.errors import upstream_failures
+from connectors.mcp.relay import InFlightCalls
 from connectors.mcp.subscriptions import SubscriptionTable
 from connectors.mcp.transport import McpUpstreamConfig, open_transport
 from hub.config.model import StdioUpstreamConfig, StreamableHttpUpstreamConfig
@@ -46,11 +47,6 @@ _REQUESTS: dict[str, type[types.Request[Any, Any]]] = {
     "logging/setLevel": types.SetLevelRequest,
 }
 _MAX_INPUT_ROUNDS = 8
-_RELAYED_RESULTS: dict[str, type[BaseModel]] = {
-    "elicitation/create": types.ElicitResult,
-    "sampling/createMessage": types.CreateMessageResult,
-    "roots/list": types.ListRootsResult,
-}
 _LIST_CHANGED = (
     types.ToolListChangedNotification,
     types.ResourceListChangedNotification,
@@ -80,8 +76,7 @@ class McpConnector:
         self._listeners: list[ChangeListener] = []
         self._broken = anyio.Event()
         self._refresh = anyio.Event()
-        self._inflight: dict[int, CallContext] = {}
-        self._next_call = 0
+        self._calls = InFlightCalls(config.name)
 
     # --- Connector protocol ------------------------------------------------------------------
 
@@ -101,30 +96,33 @@ class McpConnector:
         client = self._client_for(ctx)
         if method not in _REQUESTS:
             raise InvalidParamsError(f"method {method!r} cannot be forwarded")
-        call_id = self._next_call
-        self._next_call += 1
-        self._inflight[call_id] = ctx
-        try:
+        with self._calls.track(ctx):
             if method in ("resources/subscribe", "resources/unsubscribe") and ctx.peer is not None:
                 return await self._subscription(client, method, params, ctx)
             result = await self._send(client, method, params, ctx)
-            for _ in range(_MAX_INPUT_ROUNDS):
-                if result.get("resultType") != "input_required" or ctx.peer is None or not ctx.peer.can_request:
-                    return result  # a 2026-07-28 agent answers input requests itself: pass them through
-                # A handshake-era agent: ask it each question as a server-to-client request, then retry.
-                answers = {
-                    key: await ctx.peer.request(str(req.get("method")), req.get("params"))
-                    for key, req in (result.get("inputRequests") or {}).items()
-                }
-                retry = {**params, "inputResponses": answers}
-                if result.get("requestState") is not None:
-                    retry["requestState"] = result["requestState"]
-                result = await self._send(client, method, retry, ctx)
-            raise UpstreamRejectedError(
-                types.INTERNAL_ERROR, f"upstream {self.name!r} kept asking for input after {_MAX_INPUT_ROUNDS} rounds"
-            )
-        finally:
-            del self._inflight[call_id]
+            return await self._answer_input_requests(client, method, params, ctx, result)
+
+    async def _answer_input_requests(
+        self, client: Client, method: str, params: Mapping[str, Any], ctx: CallContext, result: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A 2026-07-28 upstream's input_required result, for a handshake-era agent: ask, then retry.
+
+        A 2026-07-28 agent answers input requests itself, so the result passes through to it.
+        """
+        for _ in range(_MAX_INPUT_ROUNDS):
+            if result.get("resultType") != "input_required" or ctx.peer is None or not ctx.peer.can_request:
+                return result
+            answers = {
+                key: await ctx.peer.request(str(req.get("method")), req.get("params"))
+                for key, req in (result.get("inputRequests") or {}).items()
+            }
+            retry = {**params, "inputResponses": answers}
+            if result.get("requestState") is not None:
+                retry["requestState"] = result["requestState"]
+            result = await self._send(client, method, retry, ctx)
+        raise UpstreamRejectedError(
+            types.INTERNAL_ERROR, f"upstream {self.name!r} kept asking for input after {_MAX_INPUT_ROUNDS} rounds"
+        )
 
     def _client_for(self, ctx: CallContext) -> Client:
         client = self._client if ctx.modern_agent or self._legacy_client is None else self._legacy_client
@@ -247,10 +245,10 @@ class McpConnector:
             open_transport(self._config, closed),
             mode=mode,
             message_handler=self._on_message,
-            logging_callback=self._on_log,
-            elicitation_callback=self._on_elicit,
-            sampling_callback=self._on_sample,
-            list_roots_callback=self._on_roots,
+            logging_callback=self._calls.on_log,
+            elicitation_callback=self._calls.on_elicit,
+            sampling_callback=self._calls.on_sample,
+            list_roots_callback=self._calls.on_roots,
             cache=None,
             log_level="debug",
             client_info=types.Implementation(name="hub", version="0.1.0"),
@@ -318,54 +316,6 @@ class McpConnector:
             await self._subscriptions.deliver(str(message.params.uri))
         elif isinstance(message, Exception):
             log.warning("upstream.transport_error", extra={"upstream": self.name, "error": _describe(message)})
-
-    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        # The SDK does not say which call a log message belongs to. With exactly one agent call in
-        # flight it can only be that call's; otherwise it goes to the hub's log, never to an agent
-        # that may not have caused it.
-        ctx = self._sole_call()
-        if ctx is not None and ctx.peer is not None:
-            await ctx.peer.log(params.model_dump(by_alias=True, mode="json", exclude_none=True))
-        else:
-            log.debug(
-                "upstream.log", extra={"upstream": self.name, "level": params.level, "data": str(params.data)[:2000]}
-            )
-
-    def _sole_call(self) -> CallContext | None:
-        return next(iter(self._inflight.values())) if len(self._inflight) == 1 else None
-
-    async def _on_elicit(self, context: ClientRequestContext, params: types.ElicitRequestParams) -> Any:
-        return await self._relay("elicitation/create", params)
-
-    async def _on_sample(self, context: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
-        return await self._relay("sampling/createMessage", params)
-
-    async def _on_roots(self, context: ClientRequestContext) -> Any:
-        return await self._relay("roots/list", None)
-
-    async def _relay(self, method: str, params: Any) -> Any:
-        """Hand an upstream's request to the agent whose call it belongs to.
-
-        The SDK does not tell which in-flight call an upstream request belongs to, so the hub relays
-        only when exactly one agent call is in flight on this upstream; otherwise it refuses rather
-        than risk asking the wrong agent.
-        """
-        ctx = self._sole_call()
-        if ctx is None or ctx.peer is None or not ctx.peer.can_request:
-            return types.ErrorData(
-                code=types.INVALID_REQUEST,
-                message=f"{method} cannot be relayed: the hub cannot tell which agent call it belongs to"
-                if ctx is None
-                else f"{method} cannot be relayed: the calling agent's protocol era or transport cannot answer it",
-            )
-        wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
-        try:
-            result = await ctx.peer.request(method, wire)
-        except UpstreamRejectedError as exc:
-            return types.ErrorData(code=exc.rpc_code, message=exc.message)
-        except Exception as exc:
-            return types.ErrorData(code=types.INTERNAL_ERROR, message=f"{method} failed at the agent: {exc}")
-        return _RELAYED_RESULTS[method].model_validate(result)
 
 
 async def _resubscribe(client: Client, uris: list[str]) -> None:
