@@ -21,9 +21,10 @@ from connectors.mcp.connector import McpConnector
 from hub.admin.api import AdminApi
 from hub.admin.context import AdminContext
 from hub.auth.api_keys import KeyRing
-from hub.auth.authenticator import ApiKeyAuthenticator
+from hub.auth.authenticator import Authenticator
 from hub.auth.config_keys import keys_from_config
 from hub.auth.directory import AgentDirectory
+from hub.auth.jwt_tokens import JwtVerifier
 from hub.config.model import HubConfig, UpstreamConfig
 from hub.core.connector import Connector
 from hub.live import LiveCatalog
@@ -58,7 +59,8 @@ class Hub:
     registry: Registry
     pipeline: Pipeline
     endpoints: McpEndpoints
-    authenticator: ApiKeyAuthenticator
+    authenticator: Authenticator
+    jwt: JwtVerifier | None
     database: Database
     live: LiveCatalog
 
@@ -77,6 +79,8 @@ class Hub:
         finally:
             with anyio.move_on_after(STORAGE_CLOSE_TIMEOUT_S, shield=True):
                 await self.database.dispose()
+                if self.jwt is not None:
+                    await self.jwt.aclose()
 
     async def open_storage(self) -> None:
         """Migrate, seed from the config file, and serve the database's catalog (its source of truth)."""
@@ -95,7 +99,12 @@ def build_hub(config: HubConfig) -> Hub:
     upstreams = UpstreamSet(on_change=lambda name: registry.upstream_changed(name))
     registry = Registry(upstreams.catalogs)
     pipeline = Pipeline(registry, upstreams)
-    authenticator = ApiKeyAuthenticator(keys, agents)
+    jwt = None
+    if config.oauth is not None:
+        audience = config.oauth.audience or config.server.public_url
+        assert audience is not None  # the config model requires one of the two
+        jwt = JwtVerifier(config.oauth, audience)
+    authenticator = Authenticator(keys, agents, jwt, config.oauth.agent_claim if config.oauth else "sub")
     hub = Hub(
         config=config,
         keys=keys,
@@ -105,6 +114,7 @@ def build_hub(config: HubConfig) -> Hub:
         pipeline=pipeline,
         endpoints=McpEndpoints(pipeline, lambda request: authenticator.authenticate(request.headers), config.server),
         authenticator=authenticator,
+        jwt=jwt,
         database=Database(config.storage.url),
         live=LiveCatalog(upstreams, registry, agents, keys, make_connector),
     )
@@ -124,8 +134,14 @@ def build_app(hub: Hub) -> Starlette:
 
     async def protected_resource(request: Request) -> JSONResponse:
         base = (hub.config.server.public_url or str(request.base_url)).rstrip("/")
+        oauth = hub.config.oauth
         return JSONResponse(
-            {"resource": base, "authorization_servers": [], "bearer_methods_supported": ["header"]},
+            {
+                "resource": (oauth.audience if oauth and oauth.audience else base),
+                "authorization_servers": [oauth.issuer] if oauth else [],
+                "scopes_supported": list(oauth.required_scopes) if oauth else [],
+                "bearer_methods_supported": ["header"],
+            },
         )
 
     @asynccontextmanager

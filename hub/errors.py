@@ -6,6 +6,7 @@
     │   └── InvalidParamsError      400 / -32602  a parameter is missing or has the wrong shape
     ├── AuthenticationError         401 / -32003  no credential, or one the hub does not accept
     ├── ForbiddenError              403 / -32005  known caller, not allowed (admin API roles)
+    │   └── InsufficientScopeError  403 / -32005  an OAuth token without the scopes the hub requires
     ├── NotFoundError               404 / -32602  unknown OR not granted: same answer, same wording
     ├── ConflictError               409 / -32006  the resource exists already
     ├── LimitExceededError          429 / -32007  a bound was hit (sessions, sizes, rates)
@@ -78,6 +79,10 @@ class AuthenticationError(HubError):
 class ForbiddenError(HubError):
     jsonrpc_code = FORBIDDEN
     http_status = 403
+
+
+class InsufficientScopeError(ForbiddenError):
+    """`data["scope"]` names the scopes needed, for the WWW-Authenticate challenge."""
 
 
 class NotFoundError(HubError):

@@ -1,30 +1,46 @@
-"""Headers → Principal, for hub API keys. Every failure reads the same to the caller."""
+"""Headers → Principal: hub API keys, and OAuth bearer tokens (JWTs) when an identity provider is configured."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.auth.api_keys import KeyRing
+from hub.auth.api_keys import KEY_PREFIX, KeyRing
 from hub.auth.directory import AgentDirectory
+from hub.auth.jwt_tokens import JwtVerifier
 from hub.core.principal import Principal
 from hub.errors import AuthenticationError
 
 
-class ApiKeyAuthenticator:
-    def __init__(self, keys: KeyRing, directory: AgentDirectory) -> None:
+class Authenticator:
+    def __init__(
+        self, keys: KeyRing, directory: AgentDirectory, jwt: JwtVerifier | None = None, agent_claim: str = "sub"
+    ) -> None:
         self._keys = keys
         self._directory = directory
+        self._jwt = jwt
+        self._agent_claim = agent_claim
 
-    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         token = bearer_token(headers)
-        record = self._keys.match(token) if token else None
+        if token is None:
+            raise AuthenticationError("missing credential: send 'Authorization: Bearer <agent key or token>'")
+        if self._jwt is not None and not token.startswith(KEY_PREFIX):
+            return await self._from_jwt(self._jwt, token)
+        return self.from_key(token)
+
+    def from_key(self, token: str) -> Principal:
+        record = self._keys.match(token)
         principal = self._directory.principal(record.agent, record.key_id) if record else None
         if principal is None:
-            raise AuthenticationError(
-                "missing or invalid credential: send 'Authorization: Bearer <agent key>'"
-                if token is None
-                else "invalid credential: the key is unknown, expired or revoked"
-            )
+            raise AuthenticationError("invalid credential: the key is unknown, expired or revoked")
+        return principal
+
+    async def _from_jwt(self, verifier: JwtVerifier, token: str) -> Principal:
+        claims = await verifier.verify(token)
+        agent = claims.get(self._agent_claim)
+        principal = self._directory.principal(str(agent), f"jwt:{claims.get('sub')}") if agent else None
+        if principal is None:
+            raise AuthenticationError(f"the token is valid, but its {self._agent_claim!r} names no agent of this hub")
         return principal
 
 

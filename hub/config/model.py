@@ -62,6 +62,19 @@ class ObservabilityConfig(_Model):
     log_format: Literal["json", "text"] = "text"
 
 
+class OAuthConfig(_Model):
+    """Accept OAuth 2.1 bearer tokens (JWTs) from one identity provider, besides hub API keys."""
+
+    issuer: str
+    jwks_url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+    audience: str | None = None  # the hub's resource URL; default: server.public_url
+    agent_claim: str = "sub"  # the claim whose value names the agent
+    required_scopes: tuple[str, ...] = ()
+    algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256", "EdDSA")
+    jwks_cache_s: PositiveFloat = 300.0
+    leeway_s: Annotated[float, Field(ge=0)] = 30.0
+
+
 # --- upstreams ---------------------------------------------------------------------------------
 
 
@@ -181,12 +194,15 @@ class HubConfig(_Model):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
+    oauth: OAuthConfig | None = None
     upstreams: tuple[UpstreamConfig, ...] = ()
     virtual_servers: tuple[VirtualServerConfig, ...] = ()
     agents: tuple[AgentConfig, ...] = ()
 
     @model_validator(mode="after")
     def _cross_references(self) -> HubConfig:
+        if self.oauth is not None and self.oauth.audience is None and self.server.public_url is None:
+            raise ValueError("oauth.audience: set it (the hub's resource URL), or server.public_url")
         _unique("upstreams", [u.name for u in self.upstreams])
         _unique("virtual_servers", [v.name for v in self.virtual_servers])
         _unique("agents", [a.name for a in self.agents])

@@ -7,7 +7,7 @@ import uuid
 
 from starlette.responses import JSONResponse
 
-from hub.errors import AuthenticationError, HubError, LimitExceededError
+from hub.errors import AuthenticationError, HubError, InsufficientScopeError, LimitExceededError
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,8 @@ def error_response(exc: BaseException, resource_metadata_url: str | None = None)
             if resource_metadata_url:
                 challenge += f', resource_metadata="{resource_metadata_url}"'
             headers["WWW-Authenticate"] = challenge
+        if isinstance(exc, InsufficientScopeError):
+            headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{exc.data.get("scope", "")}"'
         if isinstance(exc, LimitExceededError) and "retry_after_s" in exc.data:
             headers["Retry-After"] = str(max(1, int(float(str(exc.data["retry_after_s"])) + 0.999)))
     else:

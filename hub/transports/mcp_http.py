@@ -8,7 +8,7 @@ Sessions are owned by the agent that opened them (the SDK compares the credentia
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -41,7 +41,7 @@ from hub.transports.request_body import read_message_body
 
 log = logging.getLogger(__name__)
 
-Authenticate = Callable[[Request], Principal]
+Authenticate = Callable[[Request], Awaitable[Principal]]
 
 
 @dataclass
@@ -99,7 +99,7 @@ class McpEndpoints:
             self._guard.check(request.headers)  # DNS rebinding: before anything else is revealed
             if len(parts) < 2 or parts[1] not in ("mcp", "sse", "messages"):
                 raise NotFoundError("not found")
-            principal = self._authenticate(request)
+            principal = await self._authenticate(request)
             self._pipeline.open(principal, parts[0])  # unknown and ungranted answer alike
             endpoint = await self._endpoint(parts[0])
         except HubError as exc:
