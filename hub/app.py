@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 
 from connectors.mcp.connector import McpConnector
 from hub.admin.api import AdminApi
+from hub.admin.auth import AdminCredentials
 from hub.admin.context import AdminContext
 from hub.auth.api_keys import KeyRing
 from hub.auth.authenticator import Authenticator
@@ -154,7 +155,7 @@ def build_app(hub: Hub) -> Starlette:
         Route("/ready", ready),
         Route("/.well-known/oauth-protected-resource", protected_resource),
         Mount("/servers", app=hub.endpoints),
-        Mount("/admin", app=AdminApi(AdminContext(hub.database, hub.live, hub.config.server.admin_token))),
+        Mount("/admin", app=AdminApi(AdminContext(hub.database, hub.live, AdminCredentials(hub.config.server)))),
     ]
     limits = hub.config.server.limits
     bounds = Middleware(

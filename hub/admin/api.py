@@ -14,7 +14,6 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from hub.admin import agents, keys, upstreams, virtual_servers
-from hub.admin.auth import check_admin
 from hub.admin.context import AdminContext
 from hub.admin.http import Handler, Operation
 from hub.admin.openapi import openapi_document
@@ -48,7 +47,7 @@ class AdminApi:
     def _guarded(self, handlers: dict[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
-                check_admin(request.headers, self._ctx.token)
+                self._ctx.admins.check(request.headers, request.method)
                 return await handlers[request.method if request.method != "HEAD" else "GET"](request)
             except Exception as exc:  # the edge: every failure answers in the one JSON error form
                 return error_response(exc)
@@ -57,7 +56,7 @@ class AdminApi:
 
     async def _unknown(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            check_admin(Request(scope).headers, self._ctx.token)
+            self._ctx.admins.check(Request(scope).headers, "GET")
             raise NotFoundError(f"no admin route {scope['path']}; see /admin/openapi.json")
         except Exception as exc:  # same edge as above
             await error_response(exc)(scope, receive, send)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import anyio
-from pydantic import SecretStr
 
+from hub.admin.auth import AdminCredentials
 from hub.live import LiveCatalog
 from hub.storage.engine import Database
 from hub.storage.repositories import all_keys
@@ -16,7 +16,7 @@ from hub.storage.repositories import all_keys
 class AdminContext:
     database: Database
     live: LiveCatalog
-    token: SecretStr | None
+    admins: AdminCredentials
     # Writes run one at a time, so a cross-reference checked in the database still holds when the
     # running hub applies the change, and the hub applies changes in the order they were stored.
     writes: anyio.Lock = field(default_factory=anyio.Lock)

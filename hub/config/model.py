@@ -42,11 +42,20 @@ class LimitsConfig(_Model):
     session_idle_timeout_s: PositiveFloat = 30 * 60
 
 
+class AdminConfig(_Model):
+    """A person or tool allowed on /admin: `admin` may change anything, `viewer` may only read."""
+
+    name: Name
+    token: SecretStr
+    role: Literal["admin", "viewer"] = "viewer"
+
+
 class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     public_url: str | None = None
-    admin_token: SecretStr | None = None
+    admin_token: SecretStr | None = None  # shorthand for one admin named "admin" with role admin
+    admins: tuple[AdminConfig, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     shutdown_grace_s: PositiveFloat = 10.0

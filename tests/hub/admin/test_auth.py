@@ -38,7 +38,7 @@ async def test_without_an_admin_token_configured_the_admin_api_is_off(run_hub, m
             response = await http.get("/upstreams")
     assert response.status_code == 404
     assert response.json()["error"]["message"] == (
-        "the admin API is disabled: set server.admin_token in the config file to enable it"
+        "the admin API is disabled: set server.admin_token (or server.admins) in the config file to enable it"
     )
 
 
@@ -47,3 +47,25 @@ async def test_unknown_admin_routes_answer_404_in_json(admin) -> None:
         response = await admin.get("/nothing-here")
     assert response.status_code == 404
     assert "/admin/openapi.json" in response.json()["error"]["message"]
+
+
+async def test_a_viewer_may_read_but_not_change(run_hub, make_hub_config, admin_client, notes_upstream) -> None:
+    config = make_hub_config(
+        server={
+            "admins": [
+                {"name": "ops", "token": "ops-token-for-tests", "role": "admin"},
+                {"name": "audit", "token": "viewer-token-for-tests", "role": "viewer"},
+            ]
+        }
+    )
+    with anyio.fail_after(TIMEOUT):
+        async with run_hub(config) as running:
+            async with admin_client(running, token="viewer-token-for-tests") as viewer:
+                read = await viewer.get("/upstreams")
+                write = await viewer.post("/upstreams", json=notes_upstream())
+            async with admin_client(running, token="ops-token-for-tests") as ops:
+                made = await ops.post("/upstreams", json=notes_upstream())
+    assert read.status_code == 200
+    assert write.status_code == 403
+    assert "'viewer', which may only read" in write.json()["error"]["message"]
+    assert made.status_code == 201
