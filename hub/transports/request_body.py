@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from collections import deque
 
-import mcp_types as types
-from pydantic import ValidationError
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive
 
@@ -49,14 +47,26 @@ def _refusal(body: bytes) -> JSONResponse | None:
         return _error(PARSE_ERROR, "Parse error: the body is not valid JSON")
     if isinstance(decoded, list):
         return _error(INVALID_REQUEST, "Invalid Request: JSON-RPC batches are not supported")
-    try:
-        message = types.jsonrpc_message_adapter.validate_python(decoded, by_name=False)
-    except ValidationError:
-        message = None
-    # A member "id" makes it a request or a response (JSON-RPC 2.0 §4.1), never a notification.
-    if message is None or (isinstance(message, types.JSONRPCNotification) and "id" in decoded):
+    if not _is_message(decoded):
         return _error(INVALID_REQUEST, "Invalid Request: the body must be one JSON-RPC 2.0 message object")
     return None
+
+
+def _is_message(value: object) -> bool:
+    """The JSON-RPC 2.0 envelope (§4, §5), checked structurally: the SDK validates the rest once, itself."""
+    if not isinstance(value, dict) or value.get("jsonrpc") != "2.0":
+        return False
+    has_id = "id" in value
+    if has_id and (isinstance(value["id"], bool) or not isinstance(value["id"], str | int)):
+        return False  # MCP ids are strings or integers, never null
+    if "method" in value:  # a request (with an id) or a notification (without one)
+        params = value.get("params", {})
+        return isinstance(value["method"], str) and isinstance(params, dict | list) and not _is_response(value)
+    return has_id and _is_response(value) and (("result" in value) != ("error" in value))
+
+
+def _is_response(value: dict[str, object]) -> bool:
+    return "result" in value or "error" in value
 
 
 def _error(code: int, message: str) -> JSONResponse:
