@@ -28,6 +28,7 @@ from hub.auth.directory import AgentDirectory
 from hub.auth.jwt_tokens import JwtVerifier
 from hub.config.model import HubConfig, UpstreamConfig
 from hub.core.connector import Connector
+from hub.governance.limits import Limits, LocalRateLimiter
 from hub.live import LiveCatalog
 from hub.pipeline import Pipeline
 from hub.storage.engine import Database
@@ -99,7 +100,7 @@ def build_hub(config: HubConfig) -> Hub:
     registry: Registry
     upstreams = UpstreamSet(on_change=lambda name: registry.upstream_changed(name))
     registry = Registry(upstreams.catalogs)
-    pipeline = Pipeline(registry, upstreams)
+    pipeline = Pipeline(registry, upstreams, Limits(config.limits, LocalRateLimiter()) if config.limits else None)
     jwt = None
     if config.oauth is not None:
         audience = config.oauth.audience or config.server.public_url

@@ -18,6 +18,7 @@ from hub.core.catalog import ItemKind, WireItem
 from hub.core.connector import AgentPeer, CallContext, Connector, ProgressFn
 from hub.core.principal import Grant, Principal
 from hub.errors import InvalidParamsError, NotFoundError, UpstreamUnavailableError
+from hub.governance.limits import Limits
 from hub.virtual.registry import Registry
 from hub.virtual.view import Exposed, View
 
@@ -36,9 +37,10 @@ class Caller:
 
 
 class Pipeline:
-    def __init__(self, registry: Registry, connectors: Mapping[str, Connector]) -> None:
+    def __init__(self, registry: Registry, connectors: Mapping[str, Connector], limits: Limits | None = None) -> None:
         self._registry = registry
         self._connectors = connectors
+        self._limits = limits
 
     def registry_has(self, server: str) -> bool:
         return self._registry.view(server) is not None
@@ -96,7 +98,11 @@ class Pipeline:
             peer=caller.peer,
             modern_agent=caller.modern,
         )
-        return await connector.request(method, upstream_params, ctx)
+        if self._limits is None:
+            return await connector.request(method, upstream_params, ctx)
+        tool = str(params.get("name", "")) if method == "tools/call" else ""
+        with self._limits.admit(caller.principal, caller.server, tool):
+            return await connector.request(method, upstream_params, ctx)
 
 
 def _route(view: View, grant: Grant, method: str, params: Mapping[str, Any]) -> tuple[Exposed, dict[str, Any]]:

@@ -196,6 +196,28 @@ class AgentConfig(_Model):
     servers: tuple[GrantConfig, ...] = ()
 
 
+# --- limits ------------------------------------------------------------------------------------
+
+
+class LimitConfig(_Model):
+    """One rate-limit rule. Globs pick the calls it covers; `per` and `scope` say whose budget they share."""
+
+    name: Name
+    agents: tuple[str, ...] = ("*",)
+    servers: tuple[str, ...] = ("*",)
+    tools: tuple[str, ...] = ("*",)  # exposed tool names ("" for calls that are not tools/call)
+    per: Literal["agent", "team"] = "agent"
+    scope: Literal["all", "server", "tool"] = "all"
+    requests_per_minute: PositiveInt | None = None
+    concurrent_calls: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _limits_something(self) -> LimitConfig:
+        if self.requests_per_minute is None and self.concurrent_calls is None:
+            raise ValueError("set requests_per_minute, concurrent_calls, or both")
+        return self
+
+
 # --- root --------------------------------------------------------------------------------------
 
 
@@ -207,6 +229,7 @@ class HubConfig(_Model):
     upstreams: tuple[UpstreamConfig, ...] = ()
     virtual_servers: tuple[VirtualServerConfig, ...] = ()
     agents: tuple[AgentConfig, ...] = ()
+    limits: tuple[LimitConfig, ...] = ()
 
     @model_validator(mode="after")
     def _cross_references(self) -> HubConfig:
@@ -215,6 +238,7 @@ class HubConfig(_Model):
         _unique("upstreams", [u.name for u in self.upstreams])
         _unique("virtual_servers", [v.name for v in self.virtual_servers])
         _unique("agents", [a.name for a in self.agents])
+        _unique("limits", [rule.name for rule in self.limits])
         upstreams = {u.name for u in self.upstreams}
         for i, vs in enumerate(self.virtual_servers):
             for j, sel in enumerate(vs.include):
