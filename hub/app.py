@@ -6,7 +6,7 @@ The only module that names concrete connectors and wires everything together.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -28,7 +28,7 @@ from hub.auth.directory import AgentDirectory
 from hub.auth.jwt_tokens import JwtVerifier
 from hub.config.model import HubConfig, UpstreamConfig
 from hub.core.connector import Connector
-from hub.governance.limits import Limits, LocalRateLimiter
+from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
 from hub.live import LiveCatalog
 from hub.pipeline import Pipeline
 from hub.storage.engine import Database
@@ -62,7 +62,7 @@ class Hub:
     pipeline: Pipeline
     endpoints: McpEndpoints
     authenticator: Authenticator
-    jwt: JwtVerifier | None
+    closers: list[Callable[[], Awaitable[None]]]  # clients to close at shutdown (JWKS, Redis)
     database: Database
     live: LiveCatalog
 
@@ -81,8 +81,8 @@ class Hub:
         finally:
             with anyio.move_on_after(STORAGE_CLOSE_TIMEOUT_S, shield=True):
                 await self.database.dispose()
-                if self.jwt is not None:
-                    await self.jwt.aclose()
+                for close in self.closers:
+                    await close()
 
     async def open_storage(self) -> None:
         """Migrate, seed from the config file, and serve the database's catalog (its source of truth)."""
@@ -100,12 +100,14 @@ def build_hub(config: HubConfig) -> Hub:
     registry: Registry
     upstreams = UpstreamSet(on_change=lambda name: registry.upstream_changed(name))
     registry = Registry(upstreams.catalogs)
-    pipeline = Pipeline(registry, upstreams, Limits(config.limits, LocalRateLimiter()) if config.limits else None)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    pipeline = Pipeline(registry, upstreams, _limits(config, closers))
     jwt = None
     if config.oauth is not None:
         audience = config.oauth.audience or config.server.public_url
         assert audience is not None  # the config model requires one of the two
         jwt = JwtVerifier(config.oauth, audience)
+        closers.append(jwt.aclose)
     authenticator = Authenticator(keys, agents, jwt, config.oauth.agent_claim if config.oauth else "sub")
     hub = Hub(
         config=config,
@@ -116,13 +118,27 @@ def build_hub(config: HubConfig) -> Hub:
         pipeline=pipeline,
         endpoints=McpEndpoints(pipeline, lambda request: authenticator.authenticate(request.headers), config.server),
         authenticator=authenticator,
-        jwt=jwt,
+        closers=closers,
         database=Database(config.storage.url),
         live=LiveCatalog(upstreams, registry, agents, keys, make_connector),
     )
     registry.subscribe(hub.endpoints.lists_changed)
     hub.live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents))
     return hub
+
+
+def _limits(config: HubConfig, closers: list[Callable[[], Awaitable[None]]]) -> Limits | None:
+    if not config.limits:
+        return None
+    limiter: RateLimiter = LocalRateLimiter()
+    if config.storage.redis_url is not None:
+        # Redis is an optional extra (hub[redis]): imported only when a Redis URL is configured.
+        from hub.governance.redis_limits import RedisRateLimiter
+
+        shared = RedisRateLimiter(config.storage.redis_url, LocalRateLimiter())
+        closers.append(shared.aclose)
+        limiter = shared
+    return Limits(config.limits, limiter)
 
 
 def build_app(hub: Hub) -> Starlette:

@@ -101,7 +101,7 @@ class Pipeline:
         if self._limits is None:
             return await connector.request(method, upstream_params, ctx)
         tool = str(params.get("name", "")) if method == "tools/call" else ""
-        with self._limits.admit(caller.principal, caller.server, tool):
+        async with self._limits.admit(caller.principal, caller.server, tool):
             return await connector.request(method, upstream_params, ctx)
 
 

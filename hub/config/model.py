@@ -64,6 +64,7 @@ class ServerConfig(_Model):
 
 class StorageConfig(_Model):
     url: str = "sqlite+aiosqlite:///data/hub.db"
+    redis_url: str | None = None  # shared state across replicas (rate-limit budgets); install hub[redis]
 
 
 class ObservabilityConfig(_Model):

@@ -5,20 +5,38 @@ globs, and keeps one budget per agent (or team) and `scope`: all matching calls 
 virtual server, or each tool. A call must fit every rule that matches it; one that does not fails
 with LimitExceededError naming the rule and when to retry, and takes nothing from the other rules.
 
-This is the in-process limiter (one hub process); budgets do not yet span replicas.
+Budgets live in this process (`LocalRateLimiter`), or in Redis so that they hold across replicas
+(`hub/governance/redis_limits.py`), which falls back to local budgets while Redis is away.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Protocol
+
+import anyio
 
 from hub.config.model import LimitConfig
 from hub.core.principal import Principal
 from hub.errors import LimitExceededError
+
+
+class RateLimiter(Protocol):
+    """Where budgets are kept. Keys are opaque strings made by `Limits`."""
+
+    async def take(self, key: str, per_minute: int) -> float:
+        """Take one request from `key`'s bucket: 0.0 if it had one, else the seconds until it will."""
+        ...
+
+    async def enter(self, key: str, limit: int) -> bool:
+        """Count one more call running under `key`, unless `limit` are running already."""
+        ...
+
+    async def leave(self, key: str) -> None: ...
 
 
 @dataclass(slots=True)
@@ -35,8 +53,7 @@ class LocalRateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._running: dict[str, int] = {}
 
-    def take(self, key: str, per_minute: int) -> float:
-        """Take one request from `key`'s bucket: 0.0 if it had one, else the seconds until it will."""
+    async def take(self, key: str, per_minute: int) -> float:
         now = self._clock()
         rate = per_minute / 60.0
         bucket = self._buckets.get(key)
@@ -49,15 +66,14 @@ class LocalRateLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / rate
 
-    def enter(self, key: str, limit: int) -> bool:
-        """Count one more call running under `key`, unless `limit` are running already."""
+    async def enter(self, key: str, limit: int) -> bool:
         running = self._running.get(key, 0)
         if running >= limit:
             return False
         self._running[key] = running + 1
         return True
 
-    def leave(self, key: str) -> None:
+    async def leave(self, key: str) -> None:
         running = self._running.get(key, 0) - 1
         if running > 0:
             self._running[key] = running
@@ -66,12 +82,12 @@ class LocalRateLimiter:
 
 
 class Limits:
-    def __init__(self, rules: tuple[LimitConfig, ...], limiter: LocalRateLimiter) -> None:
+    def __init__(self, rules: tuple[LimitConfig, ...], limiter: RateLimiter) -> None:
         self._rules = rules
         self._limiter = limiter
 
-    @contextmanager
-    def admit(self, principal: Principal, server: str, tool: str) -> Iterator[None]:
+    @asynccontextmanager
+    async def admit(self, principal: Principal, server: str, tool: str) -> AsyncIterator[None]:
         """Hold the call's place in every matching rule for as long as the block runs."""
         entered: list[str] = []
         try:
@@ -80,17 +96,18 @@ class Limits:
                 if key is None:
                     continue
                 if rule.concurrent_calls is not None:
-                    if not self._limiter.enter(key, rule.concurrent_calls):
+                    if not await self._limiter.enter(key, rule.concurrent_calls):
                         raise _exceeded(rule, f"{rule.concurrent_calls} concurrent calls", 1.0)
                     entered.append(key)
                 if rule.requests_per_minute is not None:
-                    wait = self._limiter.take(key, rule.requests_per_minute)
+                    wait = await self._limiter.take(key, rule.requests_per_minute)
                     if wait > 0:
                         raise _exceeded(rule, f"{rule.requests_per_minute} requests per minute", wait)
             yield
         finally:
-            for key in entered:
-                self._limiter.leave(key)
+            with anyio.CancelScope(shield=True):  # a cancelled call still gives its place back
+                for key in entered:
+                    await self._limiter.leave(key)
 
 
 def _key(rule: LimitConfig, principal: Principal, server: str, tool: str) -> str | None:
