@@ -3,7 +3,8 @@
     HubError                        500 / -32603  something the hub did not expect
     ├── ConfigError                               the configuration is invalid (startup, admin API)
     ├── BadRequestError             400 / -32600  the request itself is malformed
-    │   └── InvalidParamsError      400 / -32602  a parameter is missing or has the wrong shape
+    │   ├── InvalidParamsError      400 / -32602  a parameter is missing or has the wrong shape
+    │   └── MethodNotAllowedError   405 / -32600  an HTTP method the route does not serve
     ├── AuthenticationError         401 / -32003  no credential, or one the hub does not accept
     ├── ForbiddenError              403 / -32005  known caller, not allowed (admin API roles)
     │   └── InsufficientScopeError  403 / -32005  an OAuth token without the scopes the hub requires
@@ -69,6 +70,12 @@ class BadRequestError(HubError):
 
 class InvalidParamsError(BadRequestError):
     jsonrpc_code = INVALID_PARAMS
+
+
+class MethodNotAllowedError(BadRequestError):
+    """`data["allow"]` lists the methods the route serves."""
+
+    http_status = 405
 
 
 class AuthenticationError(HubError):

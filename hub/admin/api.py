@@ -17,7 +17,7 @@ from hub.admin import agents, keys, upstreams, virtual_servers
 from hub.admin.context import AdminContext
 from hub.admin.http import Handler, Operation
 from hub.admin.openapi import openapi_document
-from hub.errors import NotFoundError
+from hub.errors import MethodNotAllowedError, NotFoundError
 from hub.transports.http_errors import error_response
 
 VERSION = "0.1.0"
@@ -35,7 +35,7 @@ class AdminApi:
         self.document = openapi_document(operations, VERSION)
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
         for path, handlers in _by_path(operations).items():
-            routes.append(Route(path, self._guarded(handlers), methods=list(handlers)))
+            routes.append(Route(path, self._guarded(handlers), methods=_ALL_METHODS))
         self._router = Router(routes=routes, default=self._unknown)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +48,11 @@ class AdminApi:
         async def endpoint(request: Request) -> Response:
             try:
                 self._ctx.admins.check(request.headers, request.method)
-                return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+                handler = handlers.get(request.method if request.method != "HEAD" else "GET")
+                if handler is None:
+                    allowed = ", ".join(sorted(handlers))
+                    raise MethodNotAllowedError(f"{request.method} is not served here; use {allowed}", allow=allowed)
+                return await handler(request)
             except Exception as exc:  # the edge: every failure answers in the one JSON error form
                 return error_response(exc)
 
@@ -60,6 +64,9 @@ class AdminApi:
             raise NotFoundError(f"no admin route {scope['path']}; see /admin/openapi.json")
         except Exception as exc:  # same edge as above
             await error_response(exc)(scope, receive, send)
+
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _by_path(operations: Sequence[Operation]) -> dict[str, dict[str, Handler]]:

@@ -7,7 +7,13 @@ import uuid
 
 from starlette.responses import JSONResponse
 
-from hub.errors import AuthenticationError, HubError, InsufficientScopeError, LimitExceededError
+from hub.errors import (
+    AuthenticationError,
+    HubError,
+    InsufficientScopeError,
+    LimitExceededError,
+    MethodNotAllowedError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +27,8 @@ def error_response(exc: BaseException, resource_metadata_url: str | None = None)
             if resource_metadata_url:
                 challenge += f', resource_metadata="{resource_metadata_url}"'
             headers["WWW-Authenticate"] = challenge
+        if isinstance(exc, MethodNotAllowedError):
+            headers["Allow"] = str(exc.data.get("allow", ""))
         if isinstance(exc, InsufficientScopeError):
             headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{exc.data.get("scope", "")}"'
         if isinstance(exc, LimitExceededError) and "retry_after_s" in exc.data:

@@ -69,3 +69,11 @@ async def test_a_viewer_may_read_but_not_change(run_hub, make_hub_config, admin_
     assert write.status_code == 403
     assert "'viewer', which may only read" in write.json()["error"]["message"]
     assert made.status_code == 201
+
+
+async def test_a_method_a_route_does_not_serve_answers_405_in_json(admin) -> None:
+    with anyio.fail_after(TIMEOUT):
+        response = await admin.patch("/upstreams")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    assert response.json()["error"]["message"] == "PATCH is not served here; use GET, POST"
