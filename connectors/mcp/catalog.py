@@ -31,7 +31,6 @@ async def read_catalog(client: Client) -> Catalog:
         resources=resources,
         resource_templates=templates,
         prompts=prompts,
-        capabilities=caps.model_dump(by_alias=True, mode="json", exclude_none=True),
     )
 
 

@@ -8,7 +8,7 @@ server asks for.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 ItemKind = Literal["tool", "resource", "resource_template", "prompt"]
@@ -21,8 +21,6 @@ class Catalog:
     resources: tuple[WireItem, ...] = ()
     resource_templates: tuple[WireItem, ...] = ()
     prompts: tuple[WireItem, ...] = ()
-    # What the upstream declared it can do, in wire form (e.g. {"resources": {"subscribe": true}}).
-    capabilities: Mapping[str, Any] = field(default_factory=dict)
 
     def items(self, kind: ItemKind) -> tuple[WireItem, ...]:
         return {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from hub.core.catalog import Catalog
@@ -48,7 +48,6 @@ class CallContext:
     progress: ProgressFn | None = None
     peer: AgentPeer | None = None
     modern_agent: bool = False  # the agent speaks 2026-07-28 (no server-to-client requests)
-    meta: Mapping[str, Any] | None = field(default=None)
 
 
 @dataclass(frozen=True, slots=True)

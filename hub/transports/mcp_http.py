@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import anyio
@@ -30,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 
 from hub.config.model import ServerConfig
 from hub.core.principal import Principal
-from hub.errors import HubError, NotFoundError
+from hub.errors import HubError, MethodNotAllowedError, NotFoundError
 from hub.pipeline import Pipeline
 from hub.sessions.event_store import SessionEventStore
 from hub.transports.agent_sessions import AgentSessions
@@ -108,11 +108,9 @@ class McpEndpoints:
         scope[PRINCIPAL_SCOPE_KEY] = principal
         CALLER.set(principal)
         scope["user"] = AuthenticatedUser(AccessToken(token=principal.key_id, client_id=principal.agent, scopes=[]))
-        if parts[1] == "mcp" and scope["method"] == "POST":
-            with self._counted():
+        if parts[1] == "mcp":
+            with self._counted() if scope["method"] == "POST" else nullcontext():
                 await self._serve_mcp(endpoint, principal, scope, receive, send)
-        elif parts[1] == "mcp":
-            await self._serve_mcp(endpoint, principal, scope, receive, send)
         elif parts[1] == "sse":
             await self._serve_sse(endpoint, scope, receive, send)
         else:
@@ -161,9 +159,8 @@ class McpEndpoints:
 
     async def _serve_sse(self, endpoint: _Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "GET":
-            await Response("use GET to open the SSE stream", status_code=405, headers={"Allow": "GET"})(
-                scope, receive, send
-            )
+            refused = MethodNotAllowedError("use GET to open the SSE stream", allow="GET")
+            await error_response(refused)(scope, receive, send)
             return
         try:
             async with endpoint.sse.connect_sse(scope, receive, send) as (read, write):
