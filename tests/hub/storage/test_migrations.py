@@ -8,11 +8,12 @@ import anyio
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from hub.storage.engine import Database
-from hub.storage.migrate import downgrade, upgrade
+from hub.storage.migrate import alembic_config, downgrade, upgrade
 from hub.storage.tables import Base
 
 pytestmark = pytest.mark.anyio
@@ -57,3 +58,11 @@ async def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(d
         after_up = await _tables(database)
     assert after_down == {"alembic_version"}
     assert after_up == TABLES | {"alembic_version"}
+
+
+def test_the_revisions_form_one_linear_chain() -> None:
+    """Parallel branches each adding a migration must be re-pointed, never left as two heads."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = list(scripts.walk_revisions())
+    assert scripts.get_heads() == [revisions[0].revision]
+    assert all(not isinstance(r.down_revision, tuple) for r in revisions)
