@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 
 from starlette.responses import JSONResponse
@@ -32,10 +33,15 @@ def error_response(exc: BaseException, resource_metadata_url: str | None = None)
         if isinstance(exc, InsufficientScopeError):
             headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{exc.data.get("scope", "")}"'
         if isinstance(exc, LimitExceededError) and "retry_after_s" in exc.data:
-            headers["Retry-After"] = str(max(1, int(float(str(exc.data["retry_after_s"])) + 0.999)))
+            headers["Retry-After"] = retry_after_header(float(str(exc.data["retry_after_s"])))
     else:
         incident = uuid.uuid4().hex[:12]
         log.error("http.internal_error", exc_info=exc, extra={"incident": incident})
         status = 500
         body = {"error": {"code": -32603, "message": f"internal error (incident {incident})"}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def retry_after_header(seconds: float) -> str:
+    """A `Retry-After` value: whole seconds, rounded up, at least 1."""
+    return str(max(1, math.ceil(seconds)))

@@ -35,6 +35,7 @@ from hub.pipeline import Pipeline
 from hub.sessions.event_store import SessionEventStore
 from hub.transports.agent_sessions import AgentSessions
 from hub.transports.http_errors import error_response
+from hub.transports.limit_status import limit_status
 from hub.transports.mcp_server import CALLER, PRINCIPAL_SCOPE_KEY, VirtualMcpServer
 from hub.transports.rebinding import RebindingGuard
 from hub.transports.request_body import read_message_body
@@ -143,7 +144,10 @@ class McpEndpoints:
                 await checked(scope, receive, send)
                 return
             receive = checked
-        if scope["method"] != "POST" or "mcp-session-id" in headers or _modern(headers):
+        if scope["method"] == "POST" and _modern(headers):
+            await endpoint.sessions.handle_request(scope, receive, limit_status(send))
+            return
+        if scope["method"] != "POST" or "mcp-session-id" in headers:
             await endpoint.sessions.handle_request(scope, receive, send)
             return
         live = endpoint.sessions._server_instances  # the SDK manager's open sessions (no public view)
