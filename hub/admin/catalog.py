@@ -89,7 +89,7 @@ class _Routes(Generic[C, Out]):
     async def delete(self, request: Request) -> Response:
         name = request.path_params["name"]
         async with self.ctx.writes:
-            async with self.ctx.database.transaction() as session:
+            async with self.ctx.change() as session:
                 if await self.r.repo.get(session, name) is None:
                     raise self._missing(name)
                 await self.r.before_delete(session, name)
@@ -99,7 +99,7 @@ class _Routes(Generic[C, Out]):
 
     async def _write(self, data: object, path_name: str | None) -> Response:
         async with self.ctx.writes:
-            async with self.ctx.database.transaction() as session:
+            async with self.ctx.change() as session:
                 current = await self.r.repo.get(session, path_name) if path_name is not None else None
                 config = validated(self.r.body, self.r.prepare(data, current), self.r.what)
                 if path_name is not None and config.name != path_name:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.admin.auth import AdminCredentials
+from hub.catalog_sync import CatalogSync
 from hub.live import LiveCatalog
+from hub.storage.catalog_version import bump_version
 from hub.storage.engine import Database
 from hub.storage.repositories import all_keys
 
@@ -17,9 +22,22 @@ class AdminContext:
     database: Database
     live: LiveCatalog
     admins: AdminCredentials
-    # Writes run one at a time, so a cross-reference checked in the database still holds when the
-    # running hub applies the change, and the hub applies changes in the order they were stored.
-    writes: anyio.Lock = field(default_factory=anyio.Lock)
+    # Writes run one at a time (and never beside a reload of another replica's changes), so a
+    # cross-reference checked in the database still holds when the running hub applies the change,
+    # and the hub applies changes in the order they were stored.
+    sync: CatalogSync
+
+    @property
+    def writes(self) -> anyio.Lock:
+        return self.sync.lock
+
+    @asynccontextmanager
+    async def change(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction that bumps the catalog version, so other replicas reload. Hold `writes`."""
+        async with self.database.transaction() as session:
+            yield session
+            version = await bump_version(session)
+        self.sync.wrote(version)
 
     async def reload_keys(self) -> None:
         """Hand the running hub every key that is not revoked (expiry is checked per request)."""

@@ -37,7 +37,7 @@ def operations(ctx: AdminContext) -> list[Operation]:
         agent = request.path_params["name"]
         body = validated(CREATE, await read_json(request), "key")
         async with ctx.writes:
-            async with ctx.database.transaction() as session:
+            async with ctx.change() as session:
                 await _agent_defined(session, agent)
                 created = await _new_key(session, agent, body.expires_at)
             await ctx.reload_keys()
@@ -47,7 +47,7 @@ def operations(ctx: AdminContext) -> list[Operation]:
         agent, kid = request.path_params["name"], request.path_params["key_id"]
         body = validated(ROTATE, await read_json(request), "key rotation")
         async with ctx.writes:
-            async with ctx.database.transaction() as session:
+            async with ctx.change() as session:
                 await _agent_defined(session, agent)
                 old = await _one_key(session, agent, kid)
                 cutoff = datetime.now(UTC) + timedelta(seconds=body.overlap_s)
@@ -61,7 +61,7 @@ def operations(ctx: AdminContext) -> list[Operation]:
     async def revoke(request: Request) -> Response:
         agent, kid = request.path_params["name"], request.path_params["key_id"]
         async with ctx.writes:
-            async with ctx.database.transaction() as session:
+            async with ctx.change() as session:
                 await _agent_defined(session, agent)
                 rows = await key_rows(session, agent, kid)
                 if not rows:

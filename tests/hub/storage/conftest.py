@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -50,3 +50,21 @@ async def postgres_database() -> AsyncIterator[str]:
             yield f"{POSTGRES.rpartition('/')[0]}/{name}"
         finally:
             await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a new, empty database on the local PostgreSQL, for hubs run as subprocesses; dropped afterwards."""
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"PostgreSQL at {POSTGRES} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {POSTGRES} is unreachable ({exc}); set HUB_REQUIRE_SERVICES=1 to fail instead")
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield f"{POSTGRES.rpartition('/')[0]}/{name}"
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
