@@ -26,6 +26,7 @@ from hub.auth.authenticator import Authenticator
 from hub.auth.config_keys import keys_from_config
 from hub.auth.directory import AgentDirectory
 from hub.auth.jwt_tokens import JwtVerifier
+from hub.catalog_sync import CatalogSync
 from hub.config.model import HubConfig, UpstreamConfig
 from hub.core.connector import Connector
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
@@ -33,7 +34,6 @@ from hub.live import LiveCatalog
 from hub.pipeline import Pipeline
 from hub.storage.engine import Database
 from hub.storage.migrate import upgrade
-from hub.storage.repositories import load_snapshot
 from hub.storage.seed import seed
 from hub.transports.http_limits import RequestLimitsMiddleware
 from hub.transports.mcp_http import McpEndpoints
@@ -65,6 +65,7 @@ class Hub:
     closers: list[Callable[[], Awaitable[None]]]  # clients to close at shutdown (JWKS, Redis)
     database: Database
     live: LiveCatalog
+    sync: CatalogSync
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -74,6 +75,7 @@ class Hub:
             async with anyio.create_task_group() as tg:
                 self.upstreams.attach(tg)
                 await tg.start(self.endpoints.run)
+                await tg.start(self.sync.run)
                 try:
                     yield
                 finally:
@@ -88,9 +90,7 @@ class Hub:
         """Migrate, seed from the config file, and serve the database's catalog (its source of truth)."""
         await upgrade(self.database)
         await seed(self.database, self.config)
-        async with self.database.transaction() as session:
-            snapshot = await load_snapshot(session)
-        self.live.load(snapshot.upstreams, snapshot.virtual_servers, snapshot.agents, snapshot.keys)
+        await self.sync.load()
 
 
 def build_hub(config: HubConfig) -> Hub:
@@ -108,7 +108,12 @@ def build_hub(config: HubConfig) -> Hub:
         assert audience is not None  # the config model requires one of the two
         jwt = JwtVerifier(config.oauth, audience)
         closers.append(jwt.aclose)
-    authenticator = Authenticator(keys, agents, jwt, config.oauth.agent_claim if config.oauth else "sub")
+    oauth = config.oauth
+    authenticator = Authenticator(
+        keys, agents, jwt, oauth.agent_claim if oauth else "sub", oauth.team_claim if oauth else None
+    )
+    database = Database(config.storage.url)
+    live = LiveCatalog(upstreams, registry, agents, keys, make_connector)
     hub = Hub(
         config=config,
         keys=keys,
@@ -119,11 +124,12 @@ def build_hub(config: HubConfig) -> Hub:
         endpoints=McpEndpoints(pipeline, lambda request: authenticator.authenticate(request.headers), config.server),
         authenticator=authenticator,
         closers=closers,
-        database=Database(config.storage.url),
-        live=LiveCatalog(upstreams, registry, agents, keys, make_connector),
+        database=database,
+        live=live,
+        sync=CatalogSync(database, live, config.storage.sync_interval_s),
     )
     registry.subscribe(hub.endpoints.lists_changed)
-    hub.live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents))
+    live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents), config.teams)
     return hub
 
 
@@ -172,7 +178,9 @@ def build_app(hub: Hub) -> Starlette:
         Route("/ready", ready),
         Route("/.well-known/oauth-protected-resource", protected_resource),
         Mount("/servers", app=hub.endpoints),
-        Mount("/admin", app=AdminApi(AdminContext(hub.database, hub.live, AdminCredentials(hub.config.server)))),
+        Mount(
+            "/admin", app=AdminApi(AdminContext(hub.database, hub.live, AdminCredentials(hub.config.server), hub.sync))
+        ),
     ]
     limits = hub.config.server.limits
     bounds = Middleware(

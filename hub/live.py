@@ -1,7 +1,8 @@
-"""The catalog the running hub serves, changed in place: upstreams, virtual servers, agents, keys.
+"""The catalog the running hub serves, changed in place: upstreams, virtual servers, teams, agents, keys.
 
-The admin API writes the database first and then calls these methods; at startup the whole
-database snapshot is applied with `load`. An upstream whose config did not change keeps running.
+The admin API writes the database first and then calls these methods; at startup, and whenever
+another replica changed the database (`hub/catalog_sync.py`), the whole snapshot is applied with
+`load`. An upstream or virtual server whose config did not change is left as it is.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from hub.auth.api_keys import KeyRing, StoredKey
 from hub.auth.directory import AgentDirectory
-from hub.config.model import AgentConfig, UpstreamConfig, VirtualServerConfig
+from hub.config.model import AgentConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
 from hub.core.connector import Connector, UpstreamHealth
 from hub.upstreams import UpstreamSet
 from hub.virtual.registry import Registry
@@ -40,6 +41,7 @@ class LiveCatalog:
         virtual_servers: Iterable[VirtualServerConfig],
         agents: Iterable[AgentConfig],
         keys: Iterable[StoredKey],
+        teams: Iterable[TeamConfig] = (),
     ) -> None:
         """Serve exactly these items: add or replace what differs, remove what is not listed."""
         upstreams, virtual_servers, agents = list(upstreams), list(virtual_servers), list(agents)
@@ -50,8 +52,9 @@ class LiveCatalog:
         for server in set(self._registry.names()) - {v.name for v in virtual_servers}:
             self._registry.remove(server)
         for server_config in virtual_servers:
-            self._registry.put(server_config)
-        self._agents.replace(agents)
+            if self._registry.config(server_config.name) != server_config:
+                self._registry.put(server_config)
+        self._agents.replace(agents, teams)
         self.set_keys(keys)
 
     def put_upstream(self, config: UpstreamConfig) -> None:
@@ -78,6 +81,12 @@ class LiveCatalog:
 
     def remove_agent(self, name: str) -> None:
         self._agents.remove(name)
+
+    def put_team(self, config: TeamConfig) -> None:
+        self._agents.put_team(config)
+
+    def remove_team(self, name: str) -> None:
+        self._agents.remove_team(name)
 
     def set_keys(self, keys: Iterable[StoredKey]) -> None:
         self._keys.replace(list(keys))

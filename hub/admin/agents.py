@@ -10,7 +10,7 @@ from hub.admin.context import AdminContext
 from hub.admin.http import Operation, invalid
 from hub.admin.schemas import AgentOut
 from hub.config.model import AgentConfig
-from hub.storage.repositories import AGENTS, VIRTUAL_SERVERS, Stored, delete_keys
+from hub.storage.repositories import AGENTS, TEAMS, VIRTUAL_SERVERS, Stored, delete_keys
 
 
 def operations(ctx: AdminContext) -> list[Operation]:
@@ -54,3 +54,5 @@ async def _servers_defined(session: AsyncSession, config: AgentConfig) -> None:
     for j, grant in enumerate(config.servers):
         if grant.server not in known:
             raise invalid("agent", f"servers[{j}].server", f"virtual server {grant.server!r} is not defined")
+    if config.team is not None and await TEAMS.get(session, config.team) is None:
+        raise invalid("agent", "team", f"team {config.team!r} is not defined; create it with POST /admin/teams")

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from hub.admin import agents, keys, upstreams, virtual_servers
+from hub.admin import agents, keys, teams, upstreams, virtual_servers
 from hub.admin.context import AdminContext
 from hub.admin.http import Handler, Operation
 from hub.admin.openapi import openapi_document
@@ -29,6 +29,7 @@ class AdminApi:
         operations = [
             *upstreams.operations(ctx),
             *virtual_servers.operations(ctx),
+            *teams.operations(ctx),
             *agents.operations(ctx),
             *keys.operations(ctx),
         ]

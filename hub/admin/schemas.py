@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeFloat, field_serializer
 
 from hub.config.dump import to_data
-from hub.config.model import AgentConfig, UpstreamConfig, VirtualServerConfig
+from hub.config.model import AgentConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
 from hub.core.connector import UpstreamState
 
 Source = Literal["config", "admin"]
@@ -63,6 +63,14 @@ class AgentOut(_ItemOut):
 
     @field_serializer("config")
     def _masked(self, config: AgentConfig) -> dict[str, Any]:
+        return to_data(config, secrets="mask")
+
+
+class TeamOut(_ItemOut):
+    config: TeamConfig
+
+    @field_serializer("config")
+    def _masked(self, config: TeamConfig) -> dict[str, Any]:
         return to_data(config, secrets="mask")
 
 

@@ -11,7 +11,7 @@ from hub.admin.http import Operation, invalid
 from hub.admin.schemas import VirtualServerOut
 from hub.config.model import VirtualServerConfig
 from hub.errors import ConflictError
-from hub.storage.repositories import AGENTS, UPSTREAMS, VIRTUAL_SERVERS, Stored
+from hub.storage.repositories import AGENTS, TEAMS, UPSTREAMS, VIRTUAL_SERVERS, Stored
 
 
 def operations(ctx: AdminContext) -> list[Operation]:
@@ -56,8 +56,11 @@ async def _upstreams_defined(session: AsyncSession, config: VirtualServerConfig)
 
 async def _not_granted(session: AsyncSession, name: str) -> None:
     users = [a.config.name for a in await AGENTS.all(session) if any(g.server == name for g in a.config.servers)]
-    if users:
+    teams = [t.config.name for t in await TEAMS.all(session) if any(g.server == name for g in t.config.servers)]
+    if users or teams:
+        holders = [*(f"agent {u}" for u in users), *(f"team {t}" for t in teams)]
         raise ConflictError(
-            f"virtual server {name!r} is granted to agents {', '.join(users)}; remove their grants first",
+            f"virtual server {name!r} is granted to {', '.join(holders)}; remove their grants first",
             agents=users,
+            teams=teams,
         )

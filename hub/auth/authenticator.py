@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from hub.auth.api_keys import KEY_PREFIX, KeyRing
 from hub.auth.directory import AgentDirectory
@@ -13,12 +14,18 @@ from hub.errors import AuthenticationError
 
 class Authenticator:
     def __init__(
-        self, keys: KeyRing, directory: AgentDirectory, jwt: JwtVerifier | None = None, agent_claim: str = "sub"
+        self,
+        keys: KeyRing,
+        directory: AgentDirectory,
+        jwt: JwtVerifier | None = None,
+        agent_claim: str = "sub",
+        team_claim: str | None = None,
     ) -> None:
         self._keys = keys
         self._directory = directory
         self._jwt = jwt
         self._agent_claim = agent_claim
+        self._team_claim = team_claim
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         token = bearer_token(headers)
@@ -36,11 +43,17 @@ class Authenticator:
         return principal
 
     async def _from_jwt(self, verifier: JwtVerifier, token: str) -> Principal:
+        """A known agent named by the agent claim, or else a caller in a known team named by the team claim."""
         claims = await verifier.verify(token)
-        agent = claims.get(self._agent_claim)
-        principal = self._directory.principal(str(agent), f"jwt:{claims.get('sub')}") if agent else None
+        agent = _claim(claims, self._agent_claim)
+        teams = _names(_claim(claims, self._team_claim)) if self._team_claim else []
+        key_id = f"jwt:{claims.get('sub')}"
+        principal = self._directory.token_principal(str(agent), teams, key_id) if agent else None
         if principal is None:
-            raise AuthenticationError(f"the token is valid, but its {self._agent_claim!r} names no agent of this hub")
+            wanted = f"its {self._agent_claim!r} names no agent of this hub"
+            if self._team_claim:
+                wanted += f" and its {self._team_claim!r} names no team of this hub"
+            raise AuthenticationError(f"the token is valid, but {wanted}")
         return principal
 
 
@@ -52,3 +65,20 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def _claim(claims: Mapping[str, Any], path: str | None) -> Any:
+    """The claim at a dotted path ("realm_access.roles"), or None."""
+    value: Any = claims
+    for part in (path or "").split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _names(value: Any) -> list[str]:
+    """Team names from a claim: a list of strings, or one name as a string."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []

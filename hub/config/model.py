@@ -65,6 +65,9 @@ class ServerConfig(_Model):
 class StorageConfig(_Model):
     url: str = "sqlite+aiosqlite:///data/hub.db"
     redis_url: str | None = None  # shared state across replicas (rate-limit budgets); install hub[redis]
+    # How often each replica checks the database for catalog changes other replicas made (key
+    # revocations, agents, servers); a change is in force everywhere within about this long.
+    sync_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.25
 
 
 class ObservabilityConfig(_Model):
@@ -79,6 +82,9 @@ class OAuthConfig(_Model):
     jwks_url: Annotated[str, StringConstraints(pattern=r"^https?://")]
     audience: str | None = None  # the hub's resource URL; default: server.public_url
     agent_claim: str = "sub"  # the claim whose value names the agent
+    # The claim naming the caller's teams (a list, or one name as a string), e.g. "groups"; a dotted
+    # path reaches into nested claims ("realm_access.roles"). None: tokens name agents only.
+    team_claim: str | None = None
     required_scopes: tuple[str, ...] = ()
     algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256", "EdDSA")
     jwks_cache_s: PositiveFloat = 300.0
@@ -190,9 +196,17 @@ class GrantConfig(_Model):
     tools: tuple[str, ...] | None = None  # allow-list of exposed tool names (globs); None = all
 
 
+class TeamConfig(_Model):
+    """A group of agents sharing grants (and team rate-limit budgets); tokens may name it via `oauth.team_claim`."""
+
+    name: Name
+    description: str = ""
+    servers: tuple[GrantConfig, ...] = ()
+
+
 class AgentConfig(_Model):
     name: Name
-    team: Name | None = None
+    team: Name | None = None  # a team of `teams:`; the agent also holds the team's grants
     keys: tuple[AgentKeyConfig, ...] = ()
     servers: tuple[GrantConfig, ...] = ()
 
@@ -229,6 +243,7 @@ class HubConfig(_Model):
     oauth: OAuthConfig | None = None
     upstreams: tuple[UpstreamConfig, ...] = ()
     virtual_servers: tuple[VirtualServerConfig, ...] = ()
+    teams: tuple[TeamConfig, ...] = ()
     agents: tuple[AgentConfig, ...] = ()
     limits: tuple[LimitConfig, ...] = ()
 
@@ -238,6 +253,7 @@ class HubConfig(_Model):
             raise ValueError("oauth.audience: set it (the hub's resource URL), or server.public_url")
         _unique("upstreams", [u.name for u in self.upstreams])
         _unique("virtual_servers", [v.name for v in self.virtual_servers])
+        _unique("teams", [t.name for t in self.teams])
         _unique("agents", [a.name for a in self.agents])
         _unique("limits", [rule.name for rule in self.limits])
         upstreams = {u.name for u in self.upstreams}
@@ -246,10 +262,16 @@ class HubConfig(_Model):
                 if sel.upstream not in upstreams:
                     raise ValueError(f"virtual_servers[{i}].include[{j}]: upstream {sel.upstream!r} is not defined")
         servers = {v.name for v in self.virtual_servers}
-        for i, agent in enumerate(self.agents):
-            for j, grant in enumerate(agent.servers):
+        grants = [("teams", i, t.servers) for i, t in enumerate(self.teams)]
+        grants += [("agents", i, a.servers) for i, a in enumerate(self.agents)]
+        for section, i, held in grants:
+            for j, grant in enumerate(held):
                 if grant.server not in servers:
-                    raise ValueError(f"agents[{i}].servers[{j}]: virtual server {grant.server!r} is not defined")
+                    raise ValueError(f"{section}[{i}].servers[{j}]: virtual server {grant.server!r} is not defined")
+        teams = {t.name for t in self.teams}
+        for i, agent in enumerate(self.agents):
+            if agent.team is not None and agent.team not in teams:
+                raise ValueError(f"agents[{i}].team: team {agent.team!r} is not defined (add it under teams:)")
         return self
 
 

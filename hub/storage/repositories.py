@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.api_keys import StoredKey
 from hub.config.dump import to_data
-from hub.config.model import AgentConfig, UpstreamConfig, VirtualServerConfig
+from hub.config.model import AgentConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
 from hub.errors import ConfigError
-from hub.storage.tables import AgentKeyRow, AgentRow, CatalogRow, UpstreamRow, VirtualServerRow, utcnow
+from hub.storage.tables import AgentKeyRow, AgentRow, CatalogRow, TeamRow, UpstreamRow, VirtualServerRow, utcnow
 
 Source = Literal["config", "admin"]
 
@@ -91,6 +91,7 @@ class CatalogRepository(Generic[C]):
 UPSTREAMS: CatalogRepository[UpstreamConfig] = CatalogRepository(UpstreamRow, TypeAdapter(UpstreamConfig), "upstream")
 VIRTUAL_SERVERS = CatalogRepository(VirtualServerRow, TypeAdapter(VirtualServerConfig), "virtual server")
 AGENTS = CatalogRepository(AgentRow, TypeAdapter(AgentConfig), "agent")
+TEAMS = CatalogRepository(TeamRow, TypeAdapter(TeamConfig), "team")
 
 
 # --- agent keys ------------------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class Snapshot:
     virtual_servers: tuple[VirtualServerConfig, ...]
     agents: tuple[AgentConfig, ...]
     keys: tuple[StoredKey, ...]
+    teams: tuple[TeamConfig, ...] = ()
 
 
 async def load_snapshot(session: AsyncSession) -> Snapshot:
@@ -169,4 +171,5 @@ async def load_snapshot(session: AsyncSession) -> Snapshot:
         virtual_servers=tuple(s.config for s in await VIRTUAL_SERVERS.all(session)),
         agents=tuple(s.config for s in await AGENTS.all(session)),
         keys=tuple(k.stored() for k in await all_keys(session) if k.revoked_at is None),
+        teams=tuple(s.config for s in await TEAMS.all(session)),
     )

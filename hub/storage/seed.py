@@ -2,7 +2,7 @@
 
 The YAML file is the declarative seed:
 
-* every upstream, virtual server, agent and agent key it defines is written (inserted or
+* every upstream, virtual server, team, agent and agent key it defines is written (inserted or
   replaced), and marked as owned by the config file;
 * items it owned before but no longer defines are deleted, unless an item made through the admin
   API still refers to them (then they are kept, with a warning, until that reference goes);
@@ -25,8 +25,18 @@ from hub.auth.api_keys import StoredKey
 from hub.auth.config_keys import keys_from_config
 from hub.config.model import HubConfig
 from hub.errors import ConfigError
+from hub.storage.catalog_version import bump_version
 from hub.storage.engine import Database
-from hub.storage.repositories import AGENTS, UPSTREAMS, VIRTUAL_SERVERS, C, CatalogRepository, NewKey, add_key
+from hub.storage.repositories import (
+    AGENTS,
+    TEAMS,
+    UPSTREAMS,
+    VIRTUAL_SERVERS,
+    C,
+    CatalogRepository,
+    NewKey,
+    add_key,
+)
 from hub.storage.repositories import delete_keys as delete_agent_keys
 from hub.storage.tables import AgentKeyRow
 
@@ -38,9 +48,11 @@ async def seed(database: Database, config: HubConfig) -> None:
     async with database.transaction() as session:
         await _put_all(session, UPSTREAMS, config.upstreams)
         await _put_all(session, VIRTUAL_SERVERS, config.virtual_servers)
+        await _put_all(session, TEAMS, config.teams)
         await _put_all(session, AGENTS, tuple(agent.model_copy(update={"keys": ()}) for agent in config.agents))
         await _drop_stale(session, config)
         await _seed_keys(session, keys_from_config(config.agents))
+        await bump_version(session)  # running replicas pick up what this start changed
     log.info(
         "storage.seeded",
         extra={"upstreams": len(config.upstreams), "virtual_servers": len(config.virtual_servers)},
@@ -53,13 +65,16 @@ async def _put_all(session: AsyncSession, repo: CatalogRepository[C], items: Seq
 
 
 async def _drop_stale(session: AsyncSession, config: HubConfig) -> None:
-    """Delete what the config file owned and no longer defines: agents, then servers, then upstreams."""
+    """Delete what the config file owned and no longer defines: agents, teams, servers, then upstreams."""
     declared_agents = {a.name for a in config.agents}
     for agent in await AGENTS.all(session):
         if agent.source == "config" and agent.config.name not in declared_agents:
             await delete_agent_keys(session, agent.config.name)
             await AGENTS.delete(session, agent.config.name)
+    members = {a.config.team for a in await AGENTS.all(session) if a.config.team is not None}
+    await _drop_unused(session, TEAMS, {t.name for t in config.teams}, members)
     granted = {g.server for a in await AGENTS.all(session) for g in a.config.servers}
+    granted |= {g.server for t in await TEAMS.all(session) for g in t.config.servers}
     await _drop_unused(session, VIRTUAL_SERVERS, {v.name for v in config.virtual_servers}, granted)
     included = {s.upstream for v in await VIRTUAL_SERVERS.all(session) for s in v.config.include}
     await _drop_unused(session, UPSTREAMS, {u.name for u in config.upstreams}, included)

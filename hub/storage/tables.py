@@ -1,8 +1,9 @@
-"""The database tables: the catalog (upstreams, virtual servers, agents) and agent keys.
+"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, and its version.
 
 Catalog rows hold the validated config model as JSON, so the config model stays the one schema;
 `source` says who owns a row: "config" (seeded from the YAML file) or "admin" (made at run time).
 Agent keys are stored as SHA-256 digests; the plaintext is shown once, when the key is made.
+`catalog_version` is one row whose counter every catalog write bumps, so replicas notice changes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -73,6 +74,19 @@ class VirtualServerRow(CatalogRow):
 
 class AgentRow(CatalogRow):
     __tablename__ = "agents"
+
+
+class TeamRow(CatalogRow):
+    __tablename__ = "teams"
+
+
+class CatalogVersionRow(Base):
+    """The single row (id 1) counting catalog writes; a replica reloads when it sees the count change."""
+
+    __tablename__ = "catalog_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class AgentKeyRow(Base):

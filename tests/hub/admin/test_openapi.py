@@ -33,6 +33,8 @@ async def test_the_document_describes_every_route_and_resolves(running, admin_cl
         "/upstreams/{name}",
         "/upstreams/{name}/health",
         "/virtual_servers",
+        "/teams",
+        "/teams/{name}",
         "/virtual_servers/{name}",
         "/agents",
         "/agents/{name}",
