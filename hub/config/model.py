@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -127,8 +127,95 @@ class StreamableHttpUpstreamConfig(_HttpUpstreamBase):
     protocol: Literal["auto", "legacy", "2026-07-28"] = "auto"
 
 
+# A header value an admin configures: no CR/LF/NUL (they would split the request).
+_HEADER_VALUE = r"^[^\r\n\x00]*$"
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")]
+
+
+class RestToolConfig(_Model):
+    """One hand-written REST tool: a request template filled from the tool's arguments."""
+
+    name: ToolName
+    description: str = ""
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    path: Annotated[str, StringConstraints(pattern=r"^/")]  # relative to base_url; {arg} fills one path segment
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})  # JSON Schema
+    query: tuple[str, ...] = ()  # arguments sent as query parameters
+    headers: dict[HeaderName, str] = Field(default_factory=dict)  # request header name -> argument
+    body: Any = None  # JSON template; {"$arg": "name"} is replaced by that argument's value
+    response: Annotated[str, StringConstraints(pattern=r"^(/.*)?$")] = ""  # JSON pointer into the response
+
+    @model_validator(mode="after")
+    def _arguments_exist(self) -> RestToolConfig:
+        properties = self.parameters.get("properties")
+        known = set(properties) if isinstance(properties, dict) else set()
+        used = [*re.findall(r"\{([^{}]+)\}", self.path), *self.query, *self.headers.values()]
+        for arg in used:
+            if arg not in known:
+                raise ValueError(f"tool {self.name!r}: argument {arg!r} is not in parameters.properties")
+        return self
+
+
+class OpenApiConfig(_Model):
+    """Import tools from an OpenAPI 3.0/3.1 document; the filters pick operations (globs)."""
+
+    source: str  # http(s) URL, or a file path
+    tags: tuple[str, ...] = ()  # keep operations with one of these tags (empty: all)
+    exclude_tags: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ("*",)
+    exclude_paths: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ("*",)  # operationId (or the generated tool name)
+    exclude_operations: tuple[str, ...] = ()
+
+
+class RestBearerAuth(_Model):
+    type: Literal["bearer"]
+    token: SecretStr
+
+
+class RestBasicAuth(_Model):
+    type: Literal["basic"]
+    username: str
+    password: SecretStr
+
+
+class RestApiKeyAuth(_Model):
+    type: Literal["api_key"]
+    name: HeaderName  # header or query parameter name
+    value: SecretStr
+    location: Literal["header", "query"] = "header"
+
+
+class RestUpstreamConfig(_UpstreamBase):
+    """A REST service: tools from an OpenAPI document and/or hand-written tools, on a base URL the admin fixes."""
+
+    kind: Literal["rest"]
+    base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^/?#]+")] | None = None  # default: servers[0]
+    openapi: OpenApiConfig | None = None
+    tools: tuple[RestToolConfig, ...] = ()
+    headers: dict[HeaderName, SecretStr] = Field(default_factory=dict)  # sent with every request
+    auth: Annotated[RestBearerAuth | RestBasicAuth | RestApiKeyAuth, Field(discriminator="type")] | None = None
+    allowed_hosts: tuple[str, ...] = ()  # hosts the base URL, the document URL and redirects may name
+    retries: Annotated[int, Field(ge=0, le=5)] = 2  # for GET/HEAD/PUT/DELETE/OPTIONS, on connect errors, 502-504
+    retry_backoff_s: PositiveFloat = 0.2
+    max_response_bytes: PositiveInt = 1024 * 1024
+    spec_retry_backoff_max_s: PositiveFloat = 30.0
+
+    @model_validator(mode="after")
+    def _has_tools_and_a_base(self) -> RestUpstreamConfig:
+        if self.openapi is None and not self.tools:
+            raise ValueError("give 'openapi', 'tools', or both")
+        if self.base_url is None and self.tools:
+            raise ValueError("hand-written tools need 'base_url'")
+        for name, value in self.headers.items():
+            if not re.match(_HEADER_VALUE, value.get_secret_value()):
+                raise ValueError(f"headers.{name}: a header value cannot contain CR, LF or NUL")
+        return self
+
+
 UpstreamConfig = Annotated[
-    StdioUpstreamConfig | SseUpstreamConfig | StreamableHttpUpstreamConfig, Field(discriminator="kind")
+    StdioUpstreamConfig | SseUpstreamConfig | StreamableHttpUpstreamConfig | RestUpstreamConfig,
+    Field(discriminator="kind"),
 ]
 
 
