@@ -207,9 +207,14 @@ class RestUpstreamConfig(_UpstreamBase):
             raise ValueError("give 'openapi', 'tools', or both")
         if self.base_url is None and self.tools:
             raise ValueError("hand-written tools need 'base_url'")
-        for name, value in self.headers.items():
+        values = {f"headers.{name}": value for name, value in self.headers.items()}
+        if isinstance(self.auth, RestBearerAuth):
+            values["auth.token"] = self.auth.token
+        elif isinstance(self.auth, RestApiKeyAuth):
+            values["auth.value"] = self.auth.value
+        for where, value in values.items():
             if not re.match(_HEADER_VALUE, value.get_secret_value()):
-                raise ValueError(f"headers.{name}: a header value cannot contain CR, LF or NUL")
+                raise ValueError(f"{where}: a header value cannot contain CR, LF or NUL")
         return self
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from connectors.rest.arguments import check_arguments
 from connectors.rest.operation import Operation
 from connectors.rest.request import BaseUrl, build, fill
 from connectors.rest.tools import operation_for
-from hub.config.model import RestToolConfig
+from hub.config.model import RestToolConfig, RestUpstreamConfig
 from hub.errors import InvalidParamsError
 
 BASE = BaseUrl.parse("https://api.example.test:8443/v1/")
@@ -121,3 +122,24 @@ def test_a_base_url_must_be_absolute_http(text: str) -> None:
 def test_tool_config_names_unknown_arguments() -> None:
     with pytest.raises(ValueError, match=r"'nope' is not in parameters\.properties"):
         RestToolConfig.model_validate({"name": "t", "path": "/a/{nope}", "parameters": STRINGS})
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"headers": {"X-Key": "a\r\nX-Admin: 1"}}, "headers.X-Key"),
+        ({"auth": {"type": "bearer", "token": "t\nX: y"}}, "auth.token"),
+        ({"auth": {"type": "api_key", "name": "k", "value": "v\r"}}, "auth.value"),
+    ],
+)
+def test_configured_credentials_cannot_split_headers(fields: dict[str, Any], where: str) -> None:
+    with pytest.raises(ValueError, match=rf"{re.escape(where)}: a header value cannot contain CR, LF or NUL"):
+        RestUpstreamConfig.model_validate(
+            {
+                "name": "r",
+                "kind": "rest",
+                "base_url": "http://127.0.0.1:1",
+                "tools": [{"name": "t", "path": "/"}],
+                **fields,
+            }
+        )
