@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 
 from connectors.mcp.connector import McpConnector
 from connectors.rest.connector import RestConnector
+from connectors.sql.connector import SqlConnector
 from hub.admin.api import AdminApi
 from hub.admin.auth import AdminCredentials
 from hub.admin.context import AdminContext
@@ -28,7 +29,7 @@ from hub.auth.config_keys import keys_from_config
 from hub.auth.directory import AgentDirectory
 from hub.auth.jwt_tokens import JwtVerifier
 from hub.catalog_sync import CatalogSync
-from hub.config.model import HubConfig, RestUpstreamConfig, UpstreamConfig
+from hub.config.model import HubConfig, RestUpstreamConfig, SqlUpstreamConfig, UpstreamConfig
 from hub.core.connector import Connector
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
 from hub.live import LiveCatalog
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 def make_connector(config: UpstreamConfig) -> Connector:
     if isinstance(config, RestUpstreamConfig):
         return RestConnector(config)
+    if isinstance(config, SqlUpstreamConfig):
+        return SqlConnector(config)
     return McpConnector(config)
 
 

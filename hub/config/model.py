@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from jsonschema import Draft202012Validator, SchemaError
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -17,6 +18,9 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 # A name that is safe in a URL path segment, a log field and a tool-name prefix.
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -218,8 +222,65 @@ class RestUpstreamConfig(_UpstreamBase):
         return self
 
 
+class SqlToolConfig(_Model):
+    """A named query an admin defines: arguments reach the database only as bound `:name` parameters."""
+
+    name: ToolName
+    description: str = ""
+    sql: str
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})  # JSON Schema
+    read_only: bool = True  # run in a read-only transaction; false for a tool that writes (then committed)
+    max_rows: PositiveInt | None = None  # default: the upstream's max_rows
+
+    @model_validator(mode="after")
+    def _parameters_declared(self) -> SqlToolConfig:
+        try:
+            Draft202012Validator.check_schema(self.parameters)
+        except SchemaError as exc:
+            raise ValueError(f"parameters: not a valid JSON Schema: {exc.message}") from None
+        if self.parameters.get("type") != "object":
+            raise ValueError("parameters: the schema must have type: object")
+        declared = set(self.parameters.get("properties", {}))
+        missing = sorted(set(sql_text(self.sql).compile().params) - declared)
+        if missing:
+            raise ValueError(f"sql: parameter(s) {', '.join(missing)} are not declared in parameters.properties")
+        return self
+
+
+SqlGenericTool = Literal["list_tables", "describe_table", "query"]
+
+
+class SqlUpstreamConfig(_UpstreamBase):
+    """A database (any SQLAlchemy URL) whose tools are named queries and, optionally, generic ones."""
+
+    kind: Literal["sql"]
+    url: SecretStr  # may carry a password; a URL without a driver gets the hub's async one
+    tools: tuple[SqlToolConfig, ...] = ()
+    generic_tools: tuple[SqlGenericTool, ...] = ()
+    max_rows: PositiveInt = 1000
+    statement_timeout_s: PositiveFloat = 10.0
+    pool_size: PositiveInt = 5
+    max_overflow: Annotated[int, Field(ge=0)] = 5
+    pool_timeout_s: PositiveFloat = 10.0
+    pool_pre_ping: bool = True
+    health_interval_s: PositiveFloat = 30.0
+
+    @model_validator(mode="after")
+    def _url_and_names(self) -> SqlUpstreamConfig:
+        try:
+            family = make_url(self.url.get_secret_value()).get_backend_name()
+        except ArgumentError:
+            raise ValueError("url: not a SQLAlchemy database URL (e.g. postgresql://user@host/db)") from None
+        if family not in ("sqlite", "postgresql", "mysql", "mariadb"):
+            raise ValueError(
+                f"url: databases of kind {family!r} are not supported (sqlite, postgresql, mysql, mariadb)"
+            )
+        _unique("tools", [t.name for t in self.tools] + list(dict.fromkeys(self.generic_tools)))
+        return self
+
+
 UpstreamConfig = Annotated[
-    StdioUpstreamConfig | SseUpstreamConfig | StreamableHttpUpstreamConfig | RestUpstreamConfig,
+    StdioUpstreamConfig | SseUpstreamConfig | StreamableHttpUpstreamConfig | RestUpstreamConfig | SqlUpstreamConfig,
     Field(discriminator="kind"),
 ]
 
