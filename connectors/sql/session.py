@@ -52,7 +52,8 @@ async def run_statement(
                 fetched = await streamed.fetchmany(bounds.max_rows + 1)
                 columns = tuple(streamed.keys())
             finally:
-                await streamed.close()
+                with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
+                    await streamed.close()  # a server-side cursor must be closed, even when the call was cancelled
             return Rows(columns, list(fetched[: bounds.max_rows]), len(fetched) > bounds.max_rows)
         result = await conn.execute(statement, dict(params))
         rows: list[Any] = []

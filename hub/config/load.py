@@ -6,12 +6,12 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import ValidationError
 
-from hub.config.model import HubConfig
+from hub.config.model import HubConfig, UpstreamConfig
 from hub.errors import ConfigError
 
 _REF = re.compile(r"\$\{(env|file):([^}]+)\}")
@@ -96,7 +96,10 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     return "\n".join(lines)
 
 
-_UNION_TAGS = {"stdio", "sse", "streamable-http"}
+# The `kind` tags of the upstream union, which pydantic puts in error locations.
+_UNION_TAGS = {
+    tag for model in get_args(get_args(UpstreamConfig)[0]) for tag in get_args(model.model_fields["kind"].annotation)
+}
 
 
 def _parse_path(text: str) -> list[str | int]:
