@@ -32,6 +32,7 @@ _BUCKETS: tuple[tuple[str, str], ...] = (
     ("mcp_types", r"\(mcp_types/"),
     ("pydantic", r"\(pydantic(_core)?/"),
     ("httpx2 / httpcore2 (client to upstream)", r"\((httpx2|httpcore2?)/"),
+    ("aiohttp (lean path to upstream)", r"\((aiohttp|yarl|multidict)/"),
     ("uvicorn + h11 (HTTP server)", r"\((uvicorn|h11)/"),
     ("starlette", r"\((starlette|sse_starlette)/"),
     ("anyio", r"\(anyio/"),
@@ -51,9 +52,10 @@ _LAYERS: tuple[tuple[str, str], ...] = (
     ("SDK server: Mcp-Param check (runs tools/list)", r"^_mcp_param_rejection "),
     ("SDK server kernel (validate request, serialize result)", r"^(serve_one|ServerRunner)"),
     ("hub handler + pipeline + connector", r"^(VirtualMcpServer|Pipeline|McpConnector)\."),
-    ("SDK client session to upstream (build, validate result)", r"^(ClientSession|JSONRPCDispatcher)\."),
+    ("SDK client session to upstream (build, validate result)", r"^(ClientSession|JSONRPCDispatcher)\..* \(mcp/"),
     ("SDK client transport to upstream", r"^StreamableHTTPTransport\."),
     ("httpx2 + httpcore2 to upstream", r"\((httpx2|httpcore2?)/"),
+    ("lean path: LeanCalls + aiohttp to upstream", r"^LeanCalls\.|\((aiohttp|yarl|multidict)/"),
 )
 _MAIN_THREAD = "_run_module_as_main ("  # `python -m hub.cli`: the event loop's thread
 _IDLE = ("EpollSelector.select (selectors.py", "select (selectors.py")

@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 
 from connectors.mcp.catalog import read_catalog
 from connectors.mcp.errors import upstream_failures
+from connectors.mcp.lean_calls import LeanCalls, lean_path_applies
 from connectors.mcp.relay import InFlightCalls
 from connectors.mcp.subscriptions import SubscriptionTable
 from connectors.mcp.transport import McpUpstreamConfig, open_transport
@@ -63,6 +64,8 @@ class McpConnector:
         # For an upstream that speaks both eras, a second, handshake-era session: calls from 2025-era
         # agents go there, so the upstream can send them elicitation, sampling and subscriptions.
         self._legacy_client: Client | None = None
+        # tools/call without progress, on `_client` at 2026-07-28: one plain POST (connectors/mcp/lean_calls.py).
+        self._lean: LeanCalls | None = None
         self._subscriptions = SubscriptionTable()
         self._catalog: Catalog | None = None
         on_demand = isinstance(config, StdioUpstreamConfig) and config.start == "on_demand"
@@ -166,7 +169,12 @@ class McpConnector:
         ctx: CallContext,
     ) -> dict[str, Any]:
         request = _REQUESTS[method].model_validate({"method": method, "params": dict(params)})
+        lean = self._lean if ctx.progress is None and client is self._client else None
         with upstream_failures(self.name, ctx.deadline, on_broken=self._broken.set):
+            if lean is not None and isinstance(request, types.CallToolRequest):
+                answer = await lean.call(request)
+                if answer is not None:  # None: the upstream redirected; the SDK client knows the rules
+                    return answer
             result = await client.session.send_request(
                 request,
                 _RAW,  # type: ignore[type-var]  # raw passthrough: keep every wire field the upstream sent
@@ -216,8 +224,13 @@ class McpConnector:
                 legacy = None
                 if mode == "auto" and client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                     legacy = await self._open_legacy_too(stack, closed)
+                lean = None
+                if lean_path_applies(self._config, client):
+                    assert isinstance(self._config, StreamableHttpUpstreamConfig)
+                    lean = LeanCalls(self._config, client, self._calls.on_log, self._on_message)
+                    stack.push_async_callback(lean.aclose)
                 connecting.deadline = math.inf
-                await self._serve_connected(client, legacy, closed)
+                await self._serve_connected(client, legacy, lean, closed)
         if connecting.cancelled_caught:
             raise TimeoutError(f"no handshake within {self._config.connect_timeout_s:g}s")
 
@@ -254,14 +267,16 @@ class McpConnector:
             client_info=types.Implementation(name="hub", version="0.1.0"),
         )
 
-    async def _serve_connected(self, client: Client, legacy: Client | None, closed: anyio.Event) -> None:
+    async def _serve_connected(
+        self, client: Client, legacy: Client | None, lean: LeanCalls | None, closed: anyio.Event
+    ) -> None:
         try:
             self._catalog = await self._read_catalog(client)
             handshake_era = legacy or (client if client.protocol_version not in MODERN_PROTOCOL_VERSIONS else None)
             if handshake_era is not None:
                 await _ask_for_all_logs(handshake_era)
                 await _resubscribe(handshake_era, self._subscriptions.uris())
-            self._client, self._legacy_client = client, legacy
+            self._client, self._legacy_client, self._lean = client, legacy, lean
             self._set_state("ready", "")
             log.info("upstream.ready", extra={"upstream": self.name, "protocol": client.protocol_version})
             async with anyio.create_task_group() as tg:
@@ -270,7 +285,7 @@ class McpConnector:
                 tg.cancel_scope.cancel()
             raise ConnectionError("the connection to the upstream closed")
         finally:
-            self._client = self._legacy_client = None
+            self._client = self._legacy_client = self._lean = None
             self._catalog = None
 
     async def _read_catalog(self, client: Client) -> Catalog:

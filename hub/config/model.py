@@ -129,6 +129,8 @@ class SseUpstreamConfig(_HttpUpstreamBase):
 class StreamableHttpUpstreamConfig(_HttpUpstreamBase):
     kind: Literal["streamable-http"]
     protocol: Literal["auto", "legacy", "2026-07-28"] = "auto"
+    # tools/call at 2026-07-28 as one plain POST beside the SDK client (same wire, less CPU); false: SDK only
+    lean_calls: bool = True
 
 
 # A header value an admin configures: no CR/LF/NUL (they would split the request).

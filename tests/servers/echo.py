@@ -15,20 +15,27 @@ Tools:
 * `block(key)` - reports progress "blocked" and never returns; `await_cancelled(key)` returns once
   the hub has cancelled it;
 * `crash()` - ends the process at once (exit status 3), as a crashing upstream would;
-* `pid()` - this process's id.
+* `pid()` - this process's id;
+* `headers()` - the HTTP request headers the call arrived with, as a JSON object (`{}` over stdio);
+* `regional(region)` - `region` is an `x-mcp-header` argument: returns it and the `Mcp-Param-Region`
+  header it arrived with;
+* `chatty(text)` - sends a log message "echoing <text>", then returns `text`;
+* `fail(message)` - raises, so the call answers with `isError` and `message`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import uvicorn
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from pydantic import Field
 
 mcp: MCPServer[Any] = MCPServer("echo", version="1.0.0")
 
@@ -105,6 +112,33 @@ def crash() -> str:
 def pid() -> int:
     """This process's id."""
     return os.getpid()
+
+
+@mcp.tool()
+def headers(ctx: Context[Any, Any]) -> str:
+    """The HTTP request headers this call arrived with, as a JSON object."""
+    return json.dumps(dict(ctx.headers or {}), sort_keys=True)
+
+
+@mcp.tool()
+def regional(
+    region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})], ctx: Context[Any, Any]
+) -> str:
+    """Returns `region` and the Mcp-Param-Region header it arrived with."""
+    return f"{region} {(ctx.headers or {}).get('mcp-param-region')}"
+
+
+@mcp.tool()
+async def chatty(text: str, ctx: Context[Any, Any]) -> str:
+    """Sends the log message "echoing <text>", then returns `text`."""
+    await ctx.info(f"echoing {text}")
+    return text
+
+
+@mcp.tool()
+def fail(message: str) -> str:
+    """Raises: the call answers with isError and `message`."""
+    raise ValueError(message)
 
 
 class _AnnouncingServer(uvicorn.Server):

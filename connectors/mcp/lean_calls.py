@@ -1,0 +1,246 @@
+"""tools/call to a 2026-07-28 Streamable HTTP upstream as one plain JSON-RPC POST: the lean path.
+
+The SDK client (`ClientSession` over httpx2) stays the reference path and carries everything else.
+For the hub's hottest request it is costly: a task and a streaming response per POST, httpx2's pool
+bookkeeping, a request model dumped and a result validated on the way (about 1 ms of the hub's CPU
+per call, see docs/performance.md). This path sends the very request the SDK would, over aiohttp's
+keep-alive pool:
+
+- the body is the SDK's: the same request model dumped the same way, stamped by the session's own
+  per-request stamp (`_meta` protocol version, client info and capabilities, log level), with the
+  W3C trace context injected like the dispatcher does;
+- the headers are the SDK transport's: `Accept`, `Content-Type`, `MCP-Protocol-Version`,
+  `Mcp-Method`, `Mcp-Name` and the `Mcp-Param-*` mirrors of `x-mcp-header` arguments (the stamp
+  again), over the upstream's configured headers;
+- the answer is read like the SDK transport reads it: a JSON body or an SSE stream (whose log and
+  list-changed notifications reach the same callbacks the SDK client has), parsed by the SDK's
+  JSON-RPC adapter, validated by the same result check; HTTP and JSON-RPC failures become the same
+  `MCPError`s, so `upstream_failures` maps both paths to the same HubErrors.
+
+Taken only when it cannot differ: the session negotiated 2026-07-28 (stateless HTTP, no session id,
+no server-to-client requests) and the agent asked for no progress. A redirect (the upstream ran
+nothing) goes back to the SDK path, which has the redirect rules. Cancellation and deadlines close
+the POST, which is 2026-07-28's cancellation signal and what the SDK transport does. One difference
+is kept on purpose: an SSE stream that ends without an answer is not resumed with `Last-Event-ID`
+(the SDK would try); it fails like an unresumable one. aiohttp needs the asyncio loop, which the hub
+runs on (see STYLE.md, "Async with anyio").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import httpx2
+import mcp_types as types
+from mcp import Client
+from mcp.client.session import IncomingMessage
+from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
+from mcp.shared.dispatcher import CallOptions
+from mcp.shared.exceptions import MCPError
+from mcp_types import methods as _methods
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from opentelemetry.propagate import inject
+from pydantic import ValidationError
+
+from hub.config.model import StreamableHttpUpstreamConfig
+
+log = logging.getLogger(__name__)
+
+LogFn = Callable[[types.LoggingMessageNotificationParams], Awaitable[None]]
+MessageFn = Callable[[IncomingMessage], Awaitable[None]]
+_ACCEPT = "application/json, text/event-stream"
+_KEEPALIVE_S = 4.0  # below uvicorn's default 5 s, so the upstream never closes a connection we are about to reuse
+
+
+def lean_path_applies(config: object, client: Client) -> bool:
+    """Whether `client`'s upstream gets the lean path: Streamable HTTP, enabled, at 2026-07-28."""
+    return (
+        isinstance(config, StreamableHttpUpstreamConfig)
+        and config.lean_calls
+        and client.protocol_version in MODERN_PROTOCOL_VERSIONS
+    )
+
+
+class LeanCalls:
+    """One pooled HTTP client per connected upstream session; `call` sends one tools/call."""
+
+    def __init__(
+        self, config: StreamableHttpUpstreamConfig, client: Client, on_log: LogFn, on_message: MessageFn
+    ) -> None:
+        self._url = config.url
+        self._client = client
+        self._version = client.protocol_version
+        self._stamp: Callable[[dict[str, Any], CallOptions], None] = (
+            client.session._stamp
+        )  # the SDK's own per-request stamp (mcp is pinned)
+        self._on_log = on_log
+        self._on_message = on_message
+        self._ids = itertools.count(1)
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=_KEEPALIVE_S),
+            headers={k: v.get_secret_value() for k, v in config.headers.items()},
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=config.connect_timeout_s, sock_read=max(config.call_timeout_s, 300.0)
+            ),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.close()
+
+    async def call(self, request: types.CallToolRequest) -> dict[str, Any] | None:
+        """The upstream's result (raw wire dict), or None when the upstream redirected: use the SDK path.
+
+        Raises MCPError exactly where the SDK client would, TimeoutError on a read timeout, and
+        ValidationError for a result the negotiated version does not allow.
+        """
+        request_id = next(self._ids)
+        body, headers = self._build(request, request_id)
+        try:
+            response = await self._http.post(self._url, data=body, headers=headers, allow_redirects=False)
+        except aiohttp.ClientError as exc:  # the SDK transport's task dies and its session closes
+            raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
+        try:
+            raw = await self._answer(response)
+        except aiohttp.ClientError as exc:
+            response.close()
+            raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
+        except BaseException:
+            response.close()  # never reuse a connection whose answer was not read to the end
+            raise
+        response.release()
+        return None if raw is None else self._checked(raw)
+
+    def _build(self, request: types.CallToolRequest, request_id: int) -> tuple[bytes, dict[str, str]]:
+        """Body and headers as `ClientSession.send_request`, the dispatcher and the transport make them."""
+        data = request.model_dump(by_alias=True, mode="json", exclude_none=True)
+        opts: CallOptions = {}
+        self._stamp(data, opts)
+        params = dict(data.get("params") or {})
+        meta = dict(params.get("_meta") or {})
+        inject(meta)
+        if meta:
+            params["_meta"] = meta
+        else:
+            params.pop("_meta", None)
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": data["method"]}
+        if params:
+            message["params"] = params
+        headers = {"accept": _ACCEPT, "content-type": "application/json", **opts.get("headers", {})}
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return body, headers
+
+    async def _answer(self, response: aiohttp.ClientResponse) -> dict[str, Any] | None:
+        status = response.status
+        if status == 202:
+            raise MCPError(code=types.INVALID_REQUEST, message="server answered a request with 202 Accepted")
+        if 300 <= status < 400 and "location" in response.headers:
+            return None
+        content_type = response.headers.get("content-type", "").lower()
+        if status >= 400:
+            raise await _http_failure(response, content_type)
+        if content_type.startswith("application/json"):
+            try:
+                message = types.jsonrpc_message_adapter.validate_json(await response.read(), by_name=False)
+            except ValidationError as exc:
+                raise MCPError(code=types.PARSE_ERROR, message=f"Failed to parse JSON response: {exc}") from exc
+        elif content_type.startswith("text/event-stream"):
+            message = await self._from_events(response)
+        else:
+            raise MCPError(code=types.INVALID_REQUEST, message=f"Unexpected content type: {content_type}")
+        return _outcome(message)
+
+    async def _from_events(self, response: aiohttp.ClientResponse) -> types.JSONRPCMessage:
+        """Read an SSE answer with httpx2's parser (the SDK transport's), relaying notifications on the way."""
+        events = httpx2.EventSource(_as_httpx_response(response, self._url), max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE)
+        try:
+            async for sse in events:
+                if sse.event != "message" or not sse.data:
+                    continue  # priming events and unknown event types, as the SDK transport skips them
+                try:
+                    message = types.jsonrpc_message_adapter.validate_json(sse.data, by_name=False)
+                except ValidationError as exc:
+                    raise MCPError(code=types.PARSE_ERROR, message=f"Failed to parse SSE message: {exc}") from exc
+                if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+                    return message
+                if isinstance(message, types.JSONRPCNotification):
+                    await self._notify(message.method, message.params)
+                else:  # 2026-07-28 has no server-to-client requests over HTTP (input_required replaces them)
+                    log.warning("upstream.request_ignored", extra={"method": message.method})
+        except httpx2.SSEError as exc:
+            raise MCPError(code=types.CONNECTION_CLOSED, message=f"SSE stream failed: {exc}") from exc
+        raise MCPError(code=types.CONNECTION_CLOSED, message="SSE stream ended without a response")
+
+    async def _notify(self, method: str, params: Mapping[str, Any] | None) -> None:
+        """As `ClientSession._on_notify`: validate, the logging callback, then the message handler."""
+        if method in ("notifications/progress", "notifications/cancelled"):
+            return  # no progress was asked for; a cancel names no request of ours
+        try:
+            notification = _methods.parse_server_notification(method, self._version, params)
+        except KeyError:
+            log.debug("upstream.notification_dropped", extra={"method": method})
+            return
+        except ValidationError:
+            log.warning("upstream.notification_invalid", extra={"method": method})
+            return
+        try:
+            if isinstance(notification, types.LoggingMessageNotification):
+                await self._on_log(notification.params)
+            await self._on_message(notification)  # type: ignore[arg-type]  # a server notification, as the SDK tees
+        except Exception:
+            log.exception("upstream.notification_failed", extra={"method": method})
+
+    def _checked(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The result checks `ClientSession.send_request` makes (at the newest revision nothing is dropped)."""
+        ttl = raw.get("ttlMs")
+        if isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl < 0:
+            raw["ttlMs"] = 0
+        with contextlib.suppress(KeyError):  # a method the version's table lacks: the SDK skips the check too
+            _methods.validate_server_result("tools/call", self._version, raw)
+        return raw
+
+
+def _outcome(message: types.JSONRPCMessage) -> dict[str, Any]:
+    if isinstance(message, types.JSONRPCError):
+        raise MCPError(code=message.error.code, message=message.error.message, data=message.error.data)
+    if isinstance(message, types.JSONRPCResponse):
+        return dict(message.result)
+    raise MCPError(code=types.INVALID_REQUEST, message="upstream answered a request with a request or notification")
+
+
+async def _http_failure(response: aiohttp.ClientResponse, content_type: str) -> MCPError:
+    """The error the SDK transport reports for a non-2xx answer: the JSON-RPC error in the body, else by status."""
+    if content_type.startswith("application/json"):
+        try:
+            parsed = types.jsonrpc_message_adapter.validate_json(await response.read(), by_name=False)
+        except ValidationError:
+            parsed = None
+        if isinstance(parsed, types.JSONRPCError):
+            return MCPError(code=parsed.error.code, message=parsed.error.message, data=parsed.error.data)
+    if response.status == 404:  # no session id on this path: the SDK's "no session yet" reading
+        return MCPError(code=types.METHOD_NOT_FOUND, message="Not Found")
+    return MCPError(code=types.INTERNAL_ERROR, message="Server returned an error response")
+
+
+class _Body(httpx2.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.content.iter_any():
+            yield chunk
+
+
+def _as_httpx_response(response: aiohttp.ClientResponse, url: str) -> httpx2.Response:
+    """aiohttp's streaming body behind httpx2's Response, so httpx2's SSE parser reads it."""
+    return httpx2.Response(
+        response.status,
+        headers=list(response.headers.items()),
+        stream=_Body(response),
+        request=httpx2.Request("POST", url),
+    )
