@@ -31,6 +31,8 @@ from hub.auth.jwt_tokens import JwtVerifier
 from hub.catalog_sync import CatalogSync
 from hub.config.model import HubConfig, RestUpstreamConfig, SqlUpstreamConfig, UpstreamConfig
 from hub.core.connector import Connector
+from hub.governance.audit import Auditor
+from hub.governance.audit.auditor import default_journal_dir
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
 from hub.live import LiveCatalog
 from hub.pipeline import Pipeline
@@ -72,13 +74,14 @@ class Hub:
     database: Database
     live: LiveCatalog
     sync: CatalogSync
+    audit: Auditor
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Open the database, serve what it holds, supervise upstreams until the context exits; then stop."""
         try:
             await self.open_storage()
-            async with anyio.create_task_group() as tg:
+            async with self.audit.running(), anyio.create_task_group() as tg:
                 self.upstreams.attach(tg)
                 await tg.start(self.endpoints.run)
                 await tg.start(self.sync.run)
@@ -107,7 +110,9 @@ def build_hub(config: HubConfig) -> Hub:
     upstreams = UpstreamSet(on_change=lambda name: registry.upstream_changed(name))
     registry = Registry(upstreams.catalogs)
     closers: list[Callable[[], Awaitable[None]]] = []
-    pipeline = Pipeline(registry, upstreams, _limits(config, closers))
+    database = Database(config.storage.url)
+    audit = Auditor(config.audit, database, default_journal_dir(config.audit, config.storage.url))
+    pipeline = Pipeline(registry, upstreams, _limits(config, closers), audit)
     jwt = None
     if config.oauth is not None:
         audience = config.oauth.audience or config.server.public_url
@@ -118,7 +123,6 @@ def build_hub(config: HubConfig) -> Hub:
     authenticator = Authenticator(
         keys, agents, jwt, oauth.agent_claim if oauth else "sub", oauth.team_claim if oauth else None
     )
-    database = Database(config.storage.url)
     live = LiveCatalog(upstreams, registry, agents, keys, make_connector)
     hub = Hub(
         config=config,
@@ -127,12 +131,15 @@ def build_hub(config: HubConfig) -> Hub:
         upstreams=upstreams,
         registry=registry,
         pipeline=pipeline,
-        endpoints=McpEndpoints(pipeline, lambda request: authenticator.authenticate(request.headers), config.server),
+        endpoints=McpEndpoints(
+            pipeline, lambda request: authenticator.authenticate(request.headers), config.server, audit
+        ),
         authenticator=authenticator,
         closers=closers,
         database=database,
         live=live,
         sync=CatalogSync(database, live, config.storage.sync_interval_s),
+        audit=audit,
     )
     registry.subscribe(hub.endpoints.lists_changed)
     live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents), config.teams)

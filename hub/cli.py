@@ -1,4 +1,4 @@
-"""`hub serve | check | schema | stdio | keygen | migrate` — argument parsing and wiring only."""
+"""`hub serve | check | schema | stdio | keygen | migrate | audit` — argument parsing and wiring only."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from hub.config.load import load_config
 from hub.config.model import HubConfig
@@ -29,6 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     migrate = sub.add_parser("migrate", help="bring the database (storage.url) to the newest schema")
     migrate.add_argument("--config", "-c", required=True)
+
+    audit = sub.add_parser("audit", help="check or export the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="walk the hash chains; report the first broken link (exit 1)")
+    verify.add_argument("--config", "-c", required=True)
+    export = audit_sub.add_parser("export", help="write audit records as JSON Lines, oldest first")
+    export.add_argument("--config", "-c", required=True)
+    export.add_argument("--output", "-o", help="file to write (default: stdout)")
+    for name in ("agent", "server", "tool", "method", "outcome"):
+        export.add_argument(f"--{name}")
+    export.add_argument("--since", type=_timestamp, help="ISO 8601 time (UTC unless it names a zone)")
+    export.add_argument("--until", type=_timestamp, help="ISO 8601 time, exclusive")
 
     stdio = sub.add_parser("stdio", help="serve one virtual server on stdin/stdout")
     stdio.add_argument("--url", help="bridge to a remote hub's /servers/NAME/mcp URL")
@@ -57,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "check":
             return _check(args.config)
+        if args.command == "audit":
+            return _audit(args)
         if args.command == "serve":
             from hub.serve import serve
 
@@ -75,6 +90,33 @@ def _check(path: str) -> int:
     print(f"  virtual servers: {', '.join(v.name for v in config.virtual_servers) or '-'}")
     print(f"  agents:          {', '.join(a.name for a in config.agents) or '-'}")
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from hub.governance.audit.commands import export_command, verify_command
+    from hub.governance.audit.store import AuditFilter
+
+    config = load_config(args.config)
+    if args.audit_command == "verify":
+        return verify_command(config)
+    where = AuditFilter(
+        agent=args.agent,
+        server=args.server,
+        tool=args.tool,
+        method=args.method,
+        outcome=args.outcome,
+        since=args.since,
+        until=args.until,
+    )
+    if args.output is None:
+        return export_command(config, where, sys.stdout.buffer)
+    with open(args.output, "wb") as output:
+        return export_command(config, where, output)
+
+
+def _timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _stdio(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@
     ├── NotFoundError               404 / -32602  unknown OR not granted: same answer, same wording
     ├── ConflictError               409 / -32006  the resource exists already
     ├── LimitExceededError          429 / -32007  a bound was hit (sessions, sizes, rates)
+    ├── AuditUnavailableError       503 / -32010  the audit journal cannot be written: calls are refused
     └── UpstreamError               502 / -32008  an upstream failed on the hub's side of the call
         ├── UpstreamUnavailableError 503 / -32009 down, restarting, or unreachable
         ├── UpstreamTimeoutError    504 / -32004  did not answer within its deadline
@@ -38,6 +39,7 @@ CONFLICT = -32006
 LIMIT_EXCEEDED = -32007
 UPSTREAM_FAILED = -32008
 UPSTREAM_UNAVAILABLE = -32009
+AUDIT_UNAVAILABLE = -32010
 
 
 class HubError(Exception):
@@ -107,6 +109,13 @@ class ConflictError(HubError):
 class LimitExceededError(HubError):
     jsonrpc_code = LIMIT_EXCEEDED
     http_status = 429
+
+
+class AuditUnavailableError(HubError):
+    """A call's audit record could not be journaled; the call's answer is withheld rather than left unrecorded."""
+
+    jsonrpc_code = AUDIT_UNAVAILABLE
+    http_status = 503
 
 
 class UpstreamError(HubError):

@@ -1,4 +1,4 @@
-"""The one place a call walks the path: grant → virtual server → connector (→ audit, limits, policies later).
+"""The one place a call walks the path: grant → virtual server → limits → connector → audit (policies later).
 
 Transports hand over a Principal, a virtual server name, an MCP method and its wire params; the
 pipeline answers with a wire result or raises a HubError. It never names a transport or a concrete
@@ -8,6 +8,7 @@ connector.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,9 @@ import anyio
 from hub.core.catalog import ItemKind, WireItem
 from hub.core.connector import AgentPeer, CallContext, Connector, ProgressFn
 from hub.core.principal import Grant, Principal
-from hub.errors import InvalidParamsError, NotFoundError, UpstreamUnavailableError
+from hub.errors import AuditUnavailableError, InvalidParamsError, NotFoundError, UpstreamUnavailableError
+from hub.governance.audit import AuditEntry, Auditor
+from hub.governance.audit.mcp_requests import LIST_METHODS, list_entry, mcp_entry
 from hub.governance.limits import Limits
 from hub.virtual.registry import Registry
 from hub.virtual.view import Exposed, View
@@ -36,11 +39,23 @@ class Caller:
     modern: bool = False
 
 
+@dataclass(slots=True)
+class _Route:
+    upstream: str | None = None  # known once the call is routed
+
+
 class Pipeline:
-    def __init__(self, registry: Registry, connectors: Mapping[str, Connector], limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        connectors: Mapping[str, Connector],
+        limits: Limits | None = None,
+        audit: Auditor | None = None,
+    ) -> None:
         self._registry = registry
         self._connectors = connectors
         self._limits = limits
+        self._audit = audit if audit is not None and audit.enabled else None
 
     def registry_has(self, server: str) -> bool:
         return self._registry.view(server) is not None
@@ -64,6 +79,18 @@ class Pipeline:
         return view, grant
 
     async def list_items(self, principal: Principal, server: str, kind: ItemKind) -> list[WireItem]:
+        if self._audit is None:
+            return await self._list_items(principal, server, kind)
+        started = time.perf_counter()
+        try:
+            items = await self._list_items(principal, server, kind)
+        except BaseException as exc:
+            self._record_failure(list_entry(principal, server, LIST_METHODS[kind], started, error=exc), exc)
+            raise
+        self._audit.record(list_entry(principal, server, LIST_METHODS[kind], started, items))
+        return items
+
+    async def _list_items(self, principal: Principal, server: str, kind: ItemKind) -> list[WireItem]:
         view, grant = await self._open_started(principal, server)
         if kind == "tool":
             return [e.item for name, e in view.tools.items() if grant.allows_tool(name)]
@@ -85,8 +112,38 @@ class Pipeline:
         return self.open(principal, server)
 
     async def forward(self, caller: Caller, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Forward one request; with the audit log on, its record is journaled before the answer is returned."""
+        route = _Route()
+        if self._audit is None:
+            return await self._forward(caller, method, params, route)
+        started = time.perf_counter()
+        try:
+            result = await self._forward(caller, method, params, route)
+        except BaseException as exc:
+            entry = mcp_entry(
+                caller.principal, caller.server, method, params, started, upstream=route.upstream, error=exc
+            )
+            self._record_failure(entry, exc)
+            raise
+        entry = mcp_entry(
+            caller.principal, caller.server, method, params, started, upstream=route.upstream, result=result
+        )
+        self._audit.record(entry)
+        return result
+
+    def _record_failure(self, entry: AuditEntry, exc: BaseException) -> None:
+        """Journal a failed call; a journal failure replaces the call's error, never a cancellation."""
+        assert self._audit is not None
+        try:
+            self._audit.record(entry)
+        except AuditUnavailableError:
+            if isinstance(exc, Exception):
+                raise
+
+    async def _forward(self, caller: Caller, method: str, params: Mapping[str, Any], route: _Route) -> dict[str, Any]:
         view, grant = await self._open_started(caller.principal, caller.server)
         target, upstream_params = _route(view, grant, method, params)
+        route.upstream = target.upstream
         connector = self._connectors.get(target.upstream)
         if connector is None:
             raise NotFoundError(_not_found_message(method, params))

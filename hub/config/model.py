@@ -79,6 +79,38 @@ class ObservabilityConfig(_Model):
     log_format: Literal["json", "text"] = "text"
 
 
+class AuditRedactConfig(_Model):
+    """What the audit log keeps of arguments and results: secrets by key name, and bounded text."""
+
+    keys: tuple[str, ...] = (  # globs on object keys, case-insensitive, "-" read as "_"
+        "*password*",
+        "*passwd*",
+        "*secret*",
+        "*token",  # access_token, refreshToken; not max_tokens
+        "*authorization*",
+        "*api_key*",
+        "*apikey*",
+        "*cookie*",
+        "*credential*",
+        "*private_key*",
+    )
+    max_string_length: PositiveInt = 2048
+    max_items: PositiveInt = 200  # list items kept per list
+
+
+class AuditConfig(_Model):
+    """The audit log: one hash-chained record per agent request, journaled locally, then stored in the database."""
+
+    enabled: bool = True
+    journal_dir: Path | None = None  # default: "audit" beside a SQLite storage file, else data/audit
+    fsync: bool = False  # fsync each journal append (survives power loss, not only a killed process)
+    batch_size: PositiveInt = 500
+    batch_interval_s: PositiveFloat = 0.2
+    segment_bytes: PositiveInt = 16 * 1024 * 1024
+    retention_days: PositiveInt | None = None  # None: keep every record
+    redact: AuditRedactConfig = AuditRedactConfig()
+
+
 class OAuthConfig(_Model):
     """Accept OAuth 2.1 bearer tokens (JWTs) from one identity provider, besides hub API keys."""
 
@@ -401,6 +433,7 @@ class HubConfig(_Model):
     teams: tuple[TeamConfig, ...] = ()
     agents: tuple[AgentConfig, ...] = ()
     limits: tuple[LimitConfig, ...] = ()
+    audit: AuditConfig = AuditConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> HubConfig:

@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import Any
 
+from hub.observability.escaping import escape_text
+
 # Record attributes that are not the event's own fields (uvicorn adds a colour copy of its message).
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
@@ -22,8 +24,7 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 
 def _escape(value: object) -> str:
     """Control characters from agent- or upstream-supplied text never reach the log raw."""
-    text = str(value)
-    return text.encode("unicode_escape").decode("ascii") if any(ord(c) < 32 for c in text) else text
+    return escape_text(str(value))
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,4 +1,4 @@
-"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, and its version.
+"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, its version, and the audit log.
 
 Catalog rows hold the validated config model as JSON, so the config model stays the one schema;
 `source` says who owns a row: "config" (seeded from the YAML file) or "admin" (made at run time).
@@ -11,7 +11,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -100,3 +113,39 @@ class AgentKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AuditRow(Base):
+    """One audit record (hub/governance/audit/record.py): `hash` chains it to `prev_hash`, its chain's seq - 1.
+
+    `request` and `response` hold the redacted payloads as canonical JSON text, exactly as hashed.
+    """
+
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        UniqueConstraint("chain", "seq", name="uq_audit_records_chain_seq"),
+        Index("ix_audit_records_ts_id", "ts", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    team: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    server: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    target: Mapped[str | None] = mapped_column(Text, nullable=True)
+    upstream: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    latency_us: Mapped[int] = mapped_column(BigInteger)
+    request_bytes: Mapped[int] = mapped_column(BigInteger)
+    response_bytes: Mapped[int] = mapped_column(BigInteger)
+    request: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -31,6 +31,8 @@ from starlette.types import Receive, Scope, Send
 from hub.config.model import ServerConfig
 from hub.core.principal import Principal
 from hub.errors import HubError, MethodNotAllowedError, NotFoundError
+from hub.governance.audit import Auditor
+from hub.governance.audit.mcp_requests import refused_entry
 from hub.pipeline import Pipeline
 from hub.sessions.event_store import SessionEventStore
 from hub.transports.agent_sessions import AgentSessions
@@ -56,8 +58,11 @@ class _Endpoint:
 class McpEndpoints:
     """ASGI app mounted at /servers; one SDK server and transport pair per virtual server, made on first use."""
 
-    def __init__(self, pipeline: Pipeline, authenticate: Authenticate, config: ServerConfig) -> None:
+    def __init__(
+        self, pipeline: Pipeline, authenticate: Authenticate, config: ServerConfig, audit: Auditor | None = None
+    ) -> None:
         self._pipeline = pipeline
+        self._audit = audit if audit is not None and audit.enabled else None
         self._authenticate = authenticate
         self._config = config
         self._security = _security_settings(config)
@@ -96,6 +101,7 @@ class McpEndpoints:
             return
         parts = scope["path"].removeprefix(scope.get("root_path", "")).strip("/").split("/")
         request = Request(scope, receive)
+        principal: Principal | None = None
         try:
             self._guard.check(request.headers)  # DNS rebinding: before anything else is revealed
             if len(parts) < 2 or parts[1] not in ("mcp", "sse", "messages"):
@@ -104,6 +110,7 @@ class McpEndpoints:
             self._pipeline.open(principal, parts[0])  # unknown and ungranted answer alike
             endpoint = await self._endpoint(parts[0])
         except HubError as exc:
+            self._refused(principal, parts[0], scope, exc)
             await error_response(exc, self._resource_metadata_url(request))(scope, receive, send)
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
@@ -116,6 +123,15 @@ class McpEndpoints:
             await self._serve_sse(endpoint, scope, receive, send)
         else:
             await endpoint.sse.handle_post_message(scope, receive, send)
+
+    def _refused(self, principal: Principal | None, server: str, scope: Scope, exc: HubError) -> None:
+        """Audit a request refused at the edge; if that cannot be journaled, the refusal is answered anyway."""
+        if self._audit is None:
+            return
+        try:
+            self._audit.record(refused_entry(principal, server or None, scope["method"], scope["path"], exc))
+        except HubError:
+            log.warning("audit.refusal_unrecorded", extra={"server": server})
 
     async def drained(self) -> None:
         """Return once no POSTed message is being answered (open GET streams do not count)."""
@@ -154,6 +170,7 @@ class McpEndpoints:
         try:
             send, done = self._agent_sessions.admit(principal.agent, live, send)
         except HubError as exc:
+            self._refused(principal, endpoint.mcp.name, scope, exc)
             await error_response(exc)(scope, receive, send)
             return
         try:

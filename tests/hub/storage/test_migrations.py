@@ -19,7 +19,7 @@ from hub.storage.tables import Base
 pytestmark = pytest.mark.anyio
 
 TIMEOUT = 30.0
-TABLES = {"upstreams", "virtual_servers", "agents", "agent_keys", "teams", "catalog_version"}
+TABLES = {"upstreams", "virtual_servers", "agents", "agent_keys", "teams", "catalog_version", "audit_records"}
 
 
 async def _tables(db: Database) -> set[str]:

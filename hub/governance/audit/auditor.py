@@ -1,0 +1,148 @@
+"""The audit log's entry point: `Auditor.record(entry)` on a call's path, and its background work.
+
+`record` is synchronous and small: redact the payloads, number and hash the record, append one
+line to the journal, nudge the database writer. When it returns, the record survives the process
+being killed. If the journal cannot be written it raises AuditUnavailableError, and the caller
+withholds the call's answer: no answered call goes unrecorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+from sqlalchemy import make_url
+
+from hub.config.model import AuditConfig
+from hub.errors import AuditUnavailableError
+from hub.governance.audit import store
+from hub.governance.audit.journal import ChainJournal
+from hub.governance.audit.record import AuditEntry, AuditRecord, digest, journal_line, json_size
+from hub.governance.audit.redaction import Redactor, bounded_text
+from hub.governance.audit.writer import DatabaseWriter
+from hub.storage.engine import Database
+
+log = logging.getLogger(__name__)
+
+RETENTION_EVERY_S = 3600.0
+_NAME = 128  # the width of the name columns (agent, team, server, upstream, key id)
+
+
+class Auditor:
+    def __init__(self, config: AuditConfig, database: Database, journal_dir: Path) -> None:
+        self.config = config
+        self.journal_dir = journal_dir
+        self._database = database
+        self._redactor = Redactor(config.redact)
+        self._journal: ChainJournal | None = None
+        self._writer: DatabaseWriter | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.enabled
+
+    @property
+    def writer(self) -> DatabaseWriter | None:
+        return self._writer
+
+    def record(self, entry: AuditEntry) -> None:
+        """Journal one record; raises AuditUnavailableError if that is impossible. Call on the event loop."""
+        if not self.config.enabled:
+            return
+        journal, writer = self._journal, self._writer
+        if journal is None or writer is None:
+            raise AuditUnavailableError("the audit log is not running; the call's answer is withheld")
+        redact = self._redactor.payload
+        seq = journal.head_seq + 1
+        record = AuditRecord(
+            id=uuid.uuid4().hex,
+            chain=journal.chain,
+            seq=seq,
+            ts=datetime.now(UTC),
+            kind=bounded_text(entry.kind, 16) or "",
+            method=bounded_text(entry.method, 64) or "",
+            outcome=entry.outcome,
+            error_code=entry.error_code,
+            error=bounded_text(entry.error, self.config.redact.max_string_length),
+            agent=bounded_text(entry.agent, _NAME),
+            team=bounded_text(entry.team, _NAME),
+            key_id=bounded_text(entry.key_id, _NAME),
+            server=bounded_text(entry.server, _NAME),
+            target=bounded_text(entry.target, self.config.redact.max_string_length),
+            upstream=bounded_text(entry.upstream, _NAME),
+            latency_us=entry.latency_us,
+            request_bytes=json_size(entry.request) if entry.request_bytes is None else entry.request_bytes,
+            response_bytes=json_size(entry.response) if entry.response_bytes is None else entry.response_bytes,
+            request=redact(entry.request),
+            response=redact(entry.response),
+            prev_hash=journal.head_hash,
+        )
+        canonical = record.canonical()
+        hash_ = digest(canonical)
+        try:
+            journal.append(journal_line(canonical, hash_), seq, hash_)
+        except OSError as exc:
+            log.error("audit.journal_failed", extra={"chain": journal.chain, "error": str(exc)})
+            raise AuditUnavailableError("the audit log cannot be written; the call's answer is withheld") from exc
+        writer.notify()
+
+    async def flushed(self) -> None:
+        """Return once the database holds every record journaled so far (for tests and tools)."""
+        journal, writer = self._journal, self._writer
+        if journal is not None and writer is not None:
+            await writer.stored(journal.chain, journal.head_seq)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Open the journals (replaying what they hold), store records in the background until the block ends."""
+        if not self.config.enabled:
+            yield
+            return
+        journals = await anyio.to_thread.run_sync(
+            ChainJournal.open_all, self.journal_dir, self.config.fsync, self.config.segment_bytes
+        )
+        writer = DatabaseWriter(journals, self._database, self.config)
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(writer.run)
+                self._journal, self._writer = journals[0], writer
+                log.info("audit.started", extra={"chain": journals[0].chain, "journal": str(self.journal_dir)})
+                if self.config.retention_days is not None:
+                    tg.start_soon(self._retain, timedelta(days=self.config.retention_days))
+                try:
+                    yield
+                finally:
+                    self._journal = None  # calls still finishing now are refused rather than left unrecorded
+                    tg.cancel_scope.cancel()
+        finally:
+            self._journal = self._writer = None
+            for journal in journals:
+                journal.close()
+
+    async def _retain(self, keep: timedelta) -> None:
+        while True:
+            try:
+                deleted = await store.delete_before(self._database, datetime.now(UTC) - keep)
+                if deleted:
+                    log.info("audit.retention", extra={"deleted": deleted})
+            except Exception as exc:  # a background loop: the database may be away; try again later
+                log.warning("audit.retention_failed", extra={"error": type(exc).__name__})
+            await anyio.sleep(RETENTION_EVERY_S)
+
+
+def default_journal_dir(config: AuditConfig, storage_url: str) -> Path:
+    """`audit.journal_dir`, else "audit" beside a SQLite database file, else data/audit."""
+    if config.journal_dir is not None:
+        return config.journal_dir
+    try:
+        url = make_url(storage_url)
+    except Exception:  # the storage URL is checked (and reported) where the database is made
+        return Path("data/audit")
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).parent / "audit"
+    return Path("data/audit")

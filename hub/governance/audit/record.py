@@ -1,0 +1,178 @@
+"""An audit record: what a caller reports (`AuditEntry`) and what is stored, numbered and chained (`AuditRecord`).
+
+Every record belongs to one chain (one per journal, see journal.py) and carries its place in it
+(`seq`), the hash of the record before it (`prev_hash`; the first one of a chain has GENESIS) and
+its own `hash`: SHA-256 over the canonical JSON of every other field. Changing, removing or
+reordering a stored record breaks the link to the next one (`verify.py` finds it).
+
+The same canonical text is the journal line, so the hot path serializes a record once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from hub.errors import HubError
+
+Outcome = Literal["ok", "tool_error", "error", "cancelled"]
+GENESIS = "0" * 64
+VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One call, as the layer that handled it reports it; the Auditor redacts, numbers and chains it.
+
+    `kind` names the layer ("mcp", "llm", "a2a"), `method` the operation ("tools/call",
+    "chat/completions", "message/send"), `target` what it was about (a tool, resource URI, prompt,
+    model or agent). `request` and `response` are raw JSON payloads: the Auditor redacts them and,
+    unless the caller already knows them, measures their sizes.
+    """
+
+    kind: str
+    method: str
+    outcome: Outcome
+    latency_us: int
+    agent: str | None = None
+    team: str | None = None
+    key_id: str | None = None
+    server: str | None = None
+    target: str | None = None
+    upstream: str | None = None
+    error_code: int | None = None
+    error: str | None = None
+    request: Any = None
+    response: Any = None
+    request_bytes: int | None = None
+    response_bytes: int | None = None
+
+
+def failure_of(exc: BaseException) -> tuple[int, str]:
+    """The JSON-RPC code and message a failed call answered with (what the agent saw)."""
+    if isinstance(exc, HubError):
+        return exc.rpc_code, exc.message
+    code = getattr(exc, "code", None)  # the SDK's MCPError and its kin carry the wire code
+    if isinstance(code, int):
+        return code, str(getattr(exc, "message", exc))
+    return -32603, "internal error"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """A stored audit record. Text fields are escaped and bounded; payloads are redacted JSON values."""
+
+    id: str
+    chain: str
+    seq: int
+    ts: datetime
+    kind: str
+    method: str
+    outcome: str
+    error_code: int | None
+    error: str | None
+    agent: str | None
+    team: str | None
+    key_id: str | None
+    server: str | None
+    target: str | None
+    upstream: str | None
+    latency_us: int
+    request_bytes: int
+    response_bytes: int
+    request: Any
+    response: Any
+    prev_hash: str
+    hash: str = ""
+
+    def canonical(self) -> str:
+        """The text that is hashed: every field but `hash`, keys sorted, compact, ASCII only."""
+        return canonical_text(self.fields())
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "id": self.id,
+            "chain": self.chain,
+            "seq": self.seq,
+            "ts": self.ts.isoformat(timespec="microseconds"),
+            "kind": self.kind,
+            "method": self.method,
+            "outcome": self.outcome,
+            "error_code": self.error_code,
+            "error": self.error,
+            "agent": self.agent,
+            "team": self.team,
+            "key_id": self.key_id,
+            "server": self.server,
+            "target": self.target,
+            "upstream": self.upstream,
+            "latency_us": self.latency_us,
+            "request_bytes": self.request_bytes,
+            "response_bytes": self.response_bytes,
+            "request": self.request,
+            "response": self.response,
+            "prev_hash": self.prev_hash,
+        }
+
+    def computed_hash(self) -> str:
+        return digest(self.canonical())
+
+    def line(self) -> bytes:
+        """The journal line: the canonical text with the hash added (one JSON object, newline-terminated)."""
+        return journal_line(self.canonical(), self.hash)
+
+    @classmethod
+    def from_fields(cls, data: dict[str, Any]) -> AuditRecord:
+        """A record from a journal line's (or an export line's) JSON object."""
+        return cls(
+            id=str(data["id"]),
+            chain=str(data["chain"]),
+            seq=int(data["seq"]),
+            ts=datetime.fromisoformat(str(data["ts"])),
+            kind=str(data["kind"]),
+            method=str(data["method"]),
+            outcome=str(data["outcome"]),
+            error_code=data.get("error_code"),
+            error=data.get("error"),
+            agent=data.get("agent"),
+            team=data.get("team"),
+            key_id=data.get("key_id"),
+            server=data.get("server"),
+            target=data.get("target"),
+            upstream=data.get("upstream"),
+            latency_us=int(data["latency_us"]),
+            request_bytes=int(data["request_bytes"]),
+            response_bytes=int(data["response_bytes"]),
+            request=data.get("request"),
+            response=data.get("response"),
+            prev_hash=str(data["prev_hash"]),
+            hash=str(data.get("hash", "")),
+        )
+
+
+def canonical_text(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def digest(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def journal_line(canonical: str, hash_: str) -> bytes:
+    return f'{canonical[:-1]},"hash":"{hash_}"}}\n'.encode("ascii")
+
+
+def payload_text(value: Any) -> str:
+    """A payload as stored in the database: canonical JSON text (parsed back, it hashes the same)."""
+    return canonical_text(value)
+
+
+def json_size(value: Any) -> int:
+    """Bytes of the compact JSON encoding of a payload (0 for none)."""
+    if value is None:
+        return 0
+    return len(json.dumps(value, separators=(",", ":"), default=str))

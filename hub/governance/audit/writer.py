@@ -1,0 +1,142 @@
+"""The database writer: follows the journals, stores their lines in batches, and remembers how far it got.
+
+Runs in the background, never on a call's path. At start it replays whatever the journals hold
+beyond their `committed` position (inserts are idempotent, so a replay never duplicates). While
+the database is unreachable it keeps retrying with backoff, logging `audit.db_down` once and
+`audit.db_back` once it is back; records keep arriving in the journal meanwhile, not in memory.
+A line the database refuses for what it holds (not for being down) is set aside in the chain's
+`rejected.jsonl` and logged, so one bad record never blocks the ones after it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+from sqlalchemy.exc import DataError, IntegrityError
+
+from hub.config.model import AuditConfig
+from hub.governance.audit import store
+from hub.governance.audit.journal import ChainJournal, Position
+from hub.storage.engine import Database
+
+log = logging.getLogger(__name__)
+
+BACKOFF_S = 0.2
+BACKOFF_MAX_S = 5.0
+REFUSED = (DataError, IntegrityError)
+"""What the database says about a row it will never take (anything else: it is away, retry)."""
+FLUSH_TIMEOUT_S = 5.0
+"""At shutdown, seconds the writer gets to store what is left (the rest waits in the journal)."""
+
+
+class DatabaseWriter:
+    def __init__(self, journals: Sequence[ChainJournal], database: Database, config: AuditConfig) -> None:
+        self._journals = list(journals)
+        self._database = database
+        self._batch_size = config.batch_size
+        self._interval_s = config.batch_interval_s
+        self._positions: dict[str, Position] = {}
+        self._wake = anyio.Event()
+        self._full = anyio.Event()
+        self._pending = 0
+        self._down = False
+        self._stored_seq: dict[str, int] = {}
+        self._stored = anyio.Event()  # set (and replaced) after each batch is stored
+
+    async def stored(self, chain: str, seq: int) -> None:
+        """Return once the database holds `chain`'s records up to `seq`."""
+        while self._stored_seq.get(chain, 0) < seq:
+            await self._stored.wait()
+
+    def notify(self) -> None:
+        """A line was appended (called on the hot path: cheap)."""
+        self._pending += 1
+        self._wake.set()
+        if self._pending >= self._batch_size:
+            self._full.set()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        for journal in self._journals:
+            self._positions[journal.chain] = await anyio.to_thread.run_sync(journal.committed)
+        task_status.started()
+        self._wake.set()  # replay what the journals hold first
+        try:
+            while True:
+                await self._wake.wait()
+                with anyio.move_on_after(self._interval_s):
+                    await self._full.wait()
+                self._wake, self._full, self._pending = anyio.Event(), anyio.Event(), 0
+                await self._drain(retry=True)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(FLUSH_TIMEOUT_S):
+                await self._drain(retry=False)
+
+    async def _drain(self, retry: bool) -> None:
+        for journal in list(self._journals):
+            while await self._store_batch(journal, retry):
+                pass
+            if not journal.appending and await anyio.to_thread.run_sync(
+                journal.drained, self._positions[journal.chain]
+            ):
+                await anyio.to_thread.run_sync(journal.remove)
+                self._journals.remove(journal)
+
+    async def _store_batch(self, journal: ChainJournal, retry: bool) -> bool:
+        """Store the next batch of `journal`; False once it is caught up (or, without retry, on failure)."""
+        lines, after = await anyio.to_thread.run_sync(journal.read, self._positions[journal.chain], self._batch_size)
+        if not lines:
+            return False
+        rows = _rows(journal, lines)
+        backoff = BACKOFF_S
+        while True:
+            try:
+                await self._insert(journal, rows)
+                break
+            except Exception as exc:  # the database is away (or failing): wait, retry; the journal keeps the lines
+                self._went_down(exc)
+                if not retry:
+                    return False
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+        if self._down:
+            self._down = False
+            log.warning("audit.db_back", extra={"chain": journal.chain})
+        self._positions[journal.chain] = after
+        await anyio.to_thread.run_sync(journal.commit, after)
+        if rows:
+            self._stored_seq[journal.chain] = max(self._stored_seq.get(journal.chain, 0), rows[-1][1]["seq"])
+        self._stored.set()
+        self._stored = anyio.Event()
+        return True
+
+    async def _insert(self, journal: ChainJournal, rows: list[tuple[bytes, dict[str, Any]]]) -> None:
+        try:
+            await store.insert(self._database, [values for _, values in rows])
+        except REFUSED:
+            for line, values in rows:  # something in the batch is refused: find it, keep the rest
+                try:
+                    await store.insert(self._database, [values])
+                except REFUSED as one:
+                    await anyio.to_thread.run_sync(journal.reject, line)
+                    log.error("audit.record_rejected", extra={"chain": journal.chain, "error": type(one).__name__})
+
+    def _went_down(self, exc: BaseException) -> None:
+        if not self._down:
+            self._down = True
+            log.warning("audit.db_down", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
+
+
+def _rows(journal: ChainJournal, lines: list[bytes]) -> list[tuple[bytes, dict[str, Any]]]:
+    rows = []
+    for line in lines:
+        try:
+            rows.append((line, store.row_values(json.loads(line))))
+        except (ValueError, KeyError, TypeError):
+            journal.reject(line)
+            log.error("audit.journal_bad_line", extra={"chain": journal.chain})
+    return rows

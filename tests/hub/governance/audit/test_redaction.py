@@ -1,0 +1,58 @@
+"""Redaction: secrets masked by key, text bounded, control characters escaped everywhere."""
+
+from __future__ import annotations
+
+from hub.config.model import AuditRedactConfig
+from hub.governance.audit.redaction import MASK, Redactor, bounded_text, escape_text
+
+
+def test_values_of_secret_keys_are_masked_at_any_depth_whatever_their_case() -> None:
+    redactor = Redactor(AuditRedactConfig())
+    payload = {
+        "name": "login",
+        "arguments": {
+            "user": "ann",
+            "Password": "hunter2",
+            "nested": [{"API-Key": "k1", "access_token": "t1", "Authorization": "Bearer x"}],
+            "max_tokens": 100,
+            "client_secret": {"deep": "value"},
+        },
+    }
+    out = redactor.payload(payload)
+    args = out["arguments"]
+    assert args["user"] == "ann"
+    assert args["Password"] == MASK
+    assert args["nested"] == [{"API-Key": MASK, "access_token": MASK, "Authorization": MASK}]
+    assert args["max_tokens"] == 100  # counts of tokens are not secrets
+    assert args["client_secret"] == MASK
+    assert payload["arguments"]["Password"] == "hunter2"  # the caller's value is untouched
+
+
+def test_configured_patterns_replace_the_defaults() -> None:
+    redactor = Redactor(AuditRedactConfig(keys=("ssn",)))
+    assert redactor.payload({"ssn": "123", "password": "p"}) == {"ssn": MASK, "password": "p"}
+
+
+def test_long_strings_and_lists_are_cut_and_say_how_much_was_left_out() -> None:
+    redactor = Redactor(AuditRedactConfig(max_string_length=5, max_items=2))
+    out = redactor.payload({"text": "abcdefghij", "items": [1, 2, 3, 4]})
+    assert out["text"] == "abcde…[5 more chars]"
+    assert out["items"] == [1, 2, "…[2 more items]"]
+
+
+def test_control_characters_in_keys_and_values_are_written_as_escapes() -> None:
+    redactor = Redactor(AuditRedactConfig())
+    out = redactor.payload({"k\x1b[2J": "red\x1b[31m\r\nbell\x07 del\x7f csi\x9b bidi\u202e"})
+    assert out == {"k\\u001b[2J": "red\\u001b[31m\\u000d\\u000abell\\u0007 del\\u007f csi\\u009b bidi\\u202e"}
+
+
+def test_text_fields_are_escaped_and_bounded() -> None:
+    assert escape_text("plain ünïcode ✓") == "plain ünïcode ✓"
+    assert bounded_text("tool\x1b]0;owned\x07", 64) == "tool\\u001b]0;owned\\u0007"
+    assert bounded_text("x" * 10, 4) == "xxx…"
+    assert bounded_text(None, 4) is None
+
+
+def test_numbers_that_json_cannot_carry_become_text() -> None:
+    redactor = Redactor(AuditRedactConfig())
+    assert redactor.payload([1.5, float("nan"), float("inf"), True, None]) == [1.5, "nan", "inf", True, None]
