@@ -21,6 +21,7 @@ _KEY_CACHE_SIZE = 4096
 
 __all__ = ["MASK", "Redactor", "bounded_text", "escape_text"]
 
+
 def bounded_text(value: object, limit: int) -> str | None:
     """A short text field (agent, tool, error message) as stored: escaped and cut to `limit` characters."""
     if value is None:
