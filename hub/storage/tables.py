@@ -1,4 +1,4 @@
-"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, its version, and the audit log.
+"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, its version; the audit log.
 
 Catalog rows hold the validated config model as JSON, so the config model stays the one schema;
 `source` says who owns a row: "config" (seeded from the YAML file) or "admin" (made at run time).
