@@ -35,6 +35,7 @@ def sections() -> dict[str, Any]:
             },
             {"name": "ben", "keys": [{"key": BEN}], "servers": [{"server": "other"}]},
         ],
+        "teams": [{"name": "red"}],
         "limits": [{"name": "one-pid", "tools": ["pid"], "requests_per_minute": 1}],
     }
 
