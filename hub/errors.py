@@ -118,6 +118,12 @@ class AuditUnavailableError(HubError):
     http_status = 503
 
 
+class CacheUnavailableError(HubError):
+    """The LLM response cache's store or embedder failed. Never reaches a caller: the call goes on uncached."""
+
+    http_status = 503
+
+
 class UpstreamError(HubError):
     jsonrpc_code = UPSTREAM_FAILED
     http_status = 502
