@@ -434,9 +434,10 @@ class LlmCacheConfig(_Model):
     max_entries: PositiveInt = 10_000  # memory backend: the whole cache, least recently used out first
     max_partition_entries: PositiveInt = 1_000  # per scope, model, system prompt and sampling parameters
     semantic: bool = True
-    threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.93  # cosine similarity; measured, see the docs
+    threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.90  # cosine similarity; measured, see the docs
     embedder: str = "local"  # "local": all-MiniLM-L6-v2 in process (hub[semantic]); else an embedding deployment
     semantic_max_chars: PositiveInt = 1_000  # a longer last user message is matched exactly only
+    guard: bool = True  # refuse a match by meaning whose texts differ in numbers, negation, opposites, order
     max_messages: PositiveInt = 8  # a longer conversation is not cached
     streaming: bool = False  # also answer (and fill from) streaming requests
 

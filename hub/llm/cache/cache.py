@@ -2,7 +2,8 @@
 
 Exact match first (same scope, model, system prompt, sampling parameters and turns), then by
 meaning: the last user message's vector against the vectors of earlier requests in the same
-partition, served when the cosine similarity reaches the threshold. A failing backend or embedder
+partition, served when the cosine similarity reaches the threshold and the guard finds no
+difference a vector misses (numbers, negation, opposites, order; see guard.py). A failing backend or embedder
 never fails the call: the cache logs `llm_cache.unavailable`, counts an error and answers a miss.
 """
 
@@ -19,6 +20,7 @@ from hub.config.model import LlmCacheConfig
 from hub.errors import CacheUnavailableError, HubError
 from hub.llm.cache.backend import CacheBackend, Entry
 from hub.llm.cache.embedder import Embedder, Vectors
+from hub.llm.cache.guard import meaning_differs
 from hub.llm.cache.keys import exact_key, partition_key, scope_key
 from hub.llm.cache.request import CacheRequest, CacheScope
 from hub.llm.cache.rules import keeps_answer, semantic_text, skip_reason
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 RECENT_VECTORS = 256
 """Vectors of recent lookups kept for `store`, so an answer is not embedded twice."""
+
+CANDIDATES = 5
+"""Entries above the threshold that the guard may look at, best first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +79,8 @@ class LlmCache:
             return False
         scope_id = scope_key(scope, self.config.share)
         try:
-            vector, partition = await self._vector(request, scope_id)
-            entry = Entry(exact_key(request, scope_id), partition, response, time.time(), vector)
+            text, vector, partition = await self._vector(request, scope_id)
+            entry = Entry(exact_key(request, scope_id), partition, response, time.time(), vector, text)
             await self._backend.put(entry, self.config.ttl_s)
         except HubError as exc:
             self._degraded(exc)
@@ -87,21 +92,21 @@ class LlmCache:
         await self._backend.aclose()
 
     async def _semantic(self, request: CacheRequest, scope_id: str) -> CachedResponse | None:
-        vector, partition = await self._vector(request, scope_id)
+        text, vector, partition = await self._vector(request, scope_id)
         if vector is None:
             return None
-        match = await self._backend.nearest(partition, vector, self.config.threshold)
-        if match is None:
-            return None
-        return CachedResponse(match.entry.response, "semantic", match.similarity, match.entry.created_at)
+        for match in await self._backend.nearest(partition, vector, self.config.threshold, CANDIDATES):
+            if not (self.config.guard and meaning_differs(text, match.entry.text)):
+                return CachedResponse(match.entry.response, "semantic", match.similarity, match.entry.created_at)
+        return None
 
-    async def _vector(self, request: CacheRequest, scope_id: str) -> tuple[Vectors | None, str]:
-        """The request's partition, and the vector of its last user message when it may be matched by meaning."""
+    async def _vector(self, request: CacheRequest, scope_id: str) -> tuple[str, Vectors | None, str]:
+        """The last user message, its vector when it may be matched by meaning, and the request's partition."""
         name = self._embedder.name if self._embedder is not None else "none"
         partition = partition_key(request, scope_id, name)
         text = semantic_text(request, self.config)
         if self._embedder is None or text is None:
-            return None, partition
+            return "", None, partition
         recent_key = f"{partition}:{text}"
         vector = self._recent.get(recent_key)
         if vector is None:
@@ -114,7 +119,7 @@ class LlmCache:
             self._recent[recent_key] = vector
             while len(self._recent) > RECENT_VECTORS:
                 self._recent.popitem(last=False)
-        return vector, partition
+        return text, vector, partition
 
     def _degraded(self, exc: HubError) -> None:
         self.stats.errors += 1

