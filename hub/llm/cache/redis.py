@@ -3,8 +3,12 @@
 Per entry, `<prefix>:e:<key>` holds the answer as JSON and expires with the entry's TTL. Per
 partition, `<prefix>:v:<partition>` (hash: key -> float32 vector bytes) holds the vectors,
 `<prefix>:t:<partition>` (sorted set: key by expiry, in Redis server milliseconds) says when each
-entry lapses and which is oldest, and `<prefix>:n:<partition>` counts changes. Writes and pruning
-are Lua scripts, atomic on the server and timed by its clock.
+entry lapses and which is oldest, and `<prefix>:n:<partition>` counts changes (from the server's
+clock in milliseconds when the partition is created, so a partition that lapsed and came back
+never repeats a count a replica still holds). Writes and pruning are Lua scripts, atomic on the
+server and timed by its clock. (The put script deletes evicted entries by name, so the keys of one
+partition must live on one server: this design is for a single Redis or a primary with replicas,
+not Redis Cluster.)
 
 A lookup by meaning runs one script that prunes lapsed entries and returns the partition's change
 count, plus its vectors only when that count differs from this replica's mirror. The comparison
@@ -62,8 +66,13 @@ if excess > 0 then
     redis.call('DEL', ARGV[5] .. oldest[i])
   end
 end
+if redis.call('EXISTS', KEYS[4]) == 0 then  -- a new partition's count starts past any earlier one's
+  redis.call('SET', KEYS[4], now)
+end
 redis.call('INCR', KEYS[4])
-for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
+for i = 2, 4 do  -- a partition lives as long as its longest-lived entry
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
 return 1
 """
 )
