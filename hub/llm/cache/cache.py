@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hub.config.model import LlmCacheConfig
+from hub.config.llm_cache import LlmCacheConfig
 from hub.errors import CacheUnavailableError, HubError
 from hub.llm.cache.backend import CacheBackend, Entry
 from hub.llm.cache.embedder import Embedder, Vectors

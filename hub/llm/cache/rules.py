@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hub.config.model import LlmCacheConfig
+from hub.config.llm_cache import LlmCacheConfig
 from hub.llm.cache.request import CacheRequest, message_text, only_text
 
 SKIP_REASONS = ("sensitive", "streaming", "long_conversation", "tool_calling", "not_a_user_turn")

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 import pytest
 
-from hub.config.model import LlmCacheConfig
+from hub.config.llm_cache import LlmCacheConfig
 from hub.llm.cache import CacheRequest, LlmCache, from_openai_chat
 from hub.llm.cache.embedder import Embedder
 from hub.llm.cache.local_embedder import LocalEmbedder

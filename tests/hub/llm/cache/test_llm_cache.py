@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.config.model import LlmCacheConfig
+from hub.config.llm_cache import LlmCacheConfig
 from hub.llm.cache import CacheScope, LlmCache, from_openai_chat
 from hub.llm.cache.embedder import DeploymentEmbedder
 from hub.llm.cache.local_embedder import LocalEmbedder

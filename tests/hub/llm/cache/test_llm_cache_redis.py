@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from hub.config.model import LlmCacheConfig
+from hub.config.llm_cache import LlmCacheConfig
 from hub.llm.cache import CacheScope, LlmCache
 from hub.llm.cache.local_embedder import LocalEmbedder
 from hub.llm.cache.redis import RedisBackend

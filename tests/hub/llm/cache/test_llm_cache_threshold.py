@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hub.config.model import LlmCacheConfig
+from hub.config.llm_cache import LlmCacheConfig
 from hub.llm.cache.calibration import Scored, choose, grid, load_pairs, score, sweep
 from hub.llm.cache.local_embedder import LocalEmbedder
 
