@@ -1,6 +1,6 @@
 """`python -m bench.llm_cache`: the LLM cache's hit and false-hit rates per similarity threshold.
 
-Scores the labelled pairs in tests/hub/llm/cache/data/ with the local model (hub[semantic]) and
+Scores the labelled pairs in tests/hub/llm/cache/pairs/ with the local model (hub[semantic]) and
 prints, per threshold, the hit rate on paraphrases and the false-hit rate on the others, with the
 guard and without it. The chosen default is the lowest threshold whose false-hit rate (with the
 guard) is at most 1% on the tuning pairs; the held-out pairs were written after the guard's rules
@@ -20,8 +20,8 @@ import anyio
 from hub.llm.cache.calibration import Scored, choose, grid, load_pairs, score, sweep
 from hub.llm.cache.local_embedder import LocalEmbedder
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "hub" / "llm" / "cache" / "data"
-SETS = {"tuning": DATA / "paraphrases.tsv", "held-out": DATA / "paraphrases_heldout.tsv"}
+PAIRS = Path(__file__).resolve().parents[1] / "tests" / "hub" / "llm" / "cache" / "pairs"
+SETS = {"tuning": PAIRS / "paraphrases.tsv", "held-out": PAIRS / "paraphrases_heldout.tsv"}
 
 
 def main(argv: list[str] | None = None) -> int:

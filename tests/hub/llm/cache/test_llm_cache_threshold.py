@@ -1,7 +1,7 @@
 """The default similarity threshold, measured on labelled pairs with the real local model.
 
-`data/paraphrases.tsv` (260 pairs, written for this test) picks the threshold: the lowest one
-whose false-hit rate stays within 1%. `data/paraphrases_heldout.tsv` (82 pairs, written after the
+`pairs/paraphrases.tsv` (260 pairs, written for this test) picks the threshold: the lowest one
+whose false-hit rate stays within 1%. `pairs/paraphrases_heldout.tsv` (82 pairs, written after the
 guard's rules were fixed) checks the choice on pairs the rules were not tuned on. The numbers
 asserted here are the ones docs/llm-cache.md reports; `python -m bench.llm_cache` prints the table.
 """
@@ -18,19 +18,19 @@ from hub.config.llm_cache import LlmCacheConfig
 from hub.llm.cache.calibration import Scored, choose, grid, load_pairs, score, sweep
 from hub.llm.cache.local_embedder import LocalEmbedder
 
-DATA = Path(__file__).parent / "data"
+PAIRS = Path(__file__).parent / "pairs"
 MAX_FALSE_HIT_RATE = 0.01
 ONE_PAIR = 1 / 130  # tolerance: one pair either way, should another CPU round a boundary pair differently
 
 
 @pytest.fixture(scope="module")
 def tuning(local_embedder: LocalEmbedder) -> list[Scored]:
-    return anyio.run(score, local_embedder, load_pairs(DATA / "paraphrases.tsv"))
+    return anyio.run(score, local_embedder, load_pairs(PAIRS / "paraphrases.tsv"))
 
 
 @pytest.fixture(scope="module")
 def held_out(local_embedder: LocalEmbedder) -> list[Scored]:
-    return anyio.run(score, local_embedder, load_pairs(DATA / "paraphrases_heldout.tsv"))
+    return anyio.run(score, local_embedder, load_pairs(PAIRS / "paraphrases_heldout.tsv"))
 
 
 def test_the_pairs_are_many_balanced_and_hard(tuning: list[Scored], held_out: list[Scored]) -> None:
