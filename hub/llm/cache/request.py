@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SYSTEM_ROLES = frozenset({"system", "developer"})
-NOT_KEYED = frozenset({"model", "messages", "stream", "stream_options", "user", "metadata"})
-"""Body fields that do not change the answer; every other field is a sampling parameter and part of the key."""
+NOT_KEYED = frozenset({"model", "messages", "system", "stream", "stream_options", "user", "metadata"})
+"""Body fields that do not change the answer (or are keyed apart); every other field is part of the key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +49,23 @@ def from_openai_chat(body: Mapping[str, Any], *, sensitive: bool = False) -> Cac
             system.append(message_text(message))
         else:
             turns.append(message)
+    return _request(body, turns, "\n\n".join(system), sensitive)
+
+
+def from_anthropic_messages(body: Mapping[str, Any], *, sensitive: bool = False) -> CacheRequest:
+    """A `CacheRequest` from an Anthropic messages body: `system` is a field (text or text blocks)."""
+    system = body.get("system", "")
+    text = system if isinstance(system, str) else message_text({"content": system})
+    return _request(body, list(body["messages"]), text, sensitive)
+
+
+def _request(body: Mapping[str, Any], turns: list[Mapping[str, Any]], system: str, sensitive: bool) -> CacheRequest:
     metadata = body.get("metadata")
     marked = isinstance(metadata, Mapping) and str(metadata.get("sensitive", "")).lower() in ("true", "1", "yes")
     return CacheRequest(
         model=str(body["model"]),
         messages=tuple(turns),
-        system="\n\n".join(system),
+        system=system,
         params={k: v for k, v in body.items() if k not in NOT_KEYED},
         stream=bool(body.get("stream", False)),
         sensitive=sensitive or marked,

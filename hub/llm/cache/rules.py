@@ -45,7 +45,14 @@ def semantic_text(request: CacheRequest, config: LlmCacheConfig) -> str | None:
 
 
 def keeps_answer(response: Mapping[str, Any]) -> bool:
-    """An answer worth keeping: a chat completion with choices, none cut short by a tool call or a filter."""
+    """An answer worth keeping: a chat completion (or Anthropic message) that calls no tool and was not filtered."""
+    if response.get("type") == "message":
+        blocks = response.get("content")
+        return (
+            isinstance(blocks, list)
+            and response.get("stop_reason") in ("end_turn", "max_tokens", "stop_sequence")
+            and all(isinstance(b, Mapping) and b.get("type") == "text" for b in blocks)
+        )
     choices = response.get("choices")
     if not isinstance(choices, list) or not choices:
         return False
@@ -61,6 +68,9 @@ def keeps_answer(response: Mapping[str, Any]) -> bool:
 
 
 def _tool_turn(message: Mapping[str, Any]) -> bool:
-    return message.get("role") in ("tool", "function") or bool(
-        message.get("tool_calls") or message.get("function_call")
+    if message.get("role") in ("tool", "function") or message.get("tool_calls") or message.get("function_call"):
+        return True
+    content = message.get("content")  # Anthropic: tool_use and tool_result blocks
+    return isinstance(content, list) and any(
+        isinstance(b, Mapping) and b.get("type") in ("tool_use", "tool_result") for b in content
     )
