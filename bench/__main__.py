@@ -3,6 +3,7 @@
     python -m bench                          # both eras, concurrency 1, 16 and 64
     python -m bench --modes 2026-07-28 --levels 1,16 --max-calls 500
     python -m bench profile --seconds 10     # py-spy on the hub under concurrency-16 load
+    python -m bench rest --levels 1,16       # the REST connector versus calling the REST service directly
 
 Three processes: the echo upstream (`bench.upstream`), the hub (`hub serve`, one per protocol era,
 speaking that same era to the upstream, so both paths reach it the same way) and the load
@@ -17,14 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import processes, profile, report
+from bench import processes, profile, report, rest
 
 MODES = ("2026-07-28", "legacy")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("command", nargs="?", choices=("run", "profile"), default="run")
+    parser.add_argument("command", nargs="?", choices=("run", "profile", "rest"), default="run")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: 2026-07-28, legacy")
     parser.add_argument("--levels", default="1,16,64", help="comma-separated concurrency levels")
     parser.add_argument("--max-calls", type=int, default=2000, help="measured calls per level and target")
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "profile":
         return profile.run(modes[0], args.concurrency, args.seconds, args.hub_root)
     levels = [int(n) for n in args.levels.split(",")]
+    if args.command == "rest":
+        return rest.run(levels, args.max_calls, args.max_seconds)
     return _run(modes, levels, args.max_calls, args.max_seconds, args.hub_root)
 
 
