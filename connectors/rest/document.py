@@ -17,7 +17,7 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 
 async def load_document(source: str, client: httpx2.AsyncClient, hosts: HostPolicy) -> tuple[Any, str]:
-    """The parsed document and the URI it was read from. Raises SpecError, or httpx2's errors when unreachable."""
+    """The parsed document and the URI it was read from, or SpecError (OSError for an unreadable file)."""
     if source.startswith(("http://", "https://")):
         url = httpx2.URL(source)
         if hosts.restricted and not hosts.allows(url):
@@ -34,7 +34,10 @@ async def load_document(source: str, client: httpx2.AsyncClient, hosts: HostPoli
 
 
 async def _fetch(client: httpx2.AsyncClient, url: httpx2.URL) -> bytes:
-    response = await client.get(url, headers={"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"})
+    try:
+        response = await client.get(url, headers={"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"})
+    except httpx2.HTTPError as exc:
+        raise SpecError(f"cannot fetch the document: {str(exc) or type(exc).__name__}") from exc
     if response.is_redirect:
         raise SpecError(f"the document URL redirects (HTTP {response.status_code}); configure the final URL")
     if response.status_code != 200:

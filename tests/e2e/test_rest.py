@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
@@ -132,3 +133,45 @@ async def test_the_rest_upstream_reports_ready(rest_hub: RunningHub) -> None:
         async with httpx2.AsyncClient() as http:
             ready = await http.get(f"{rest_hub.url}/ready")
     assert ready.json() == {"ready": True, "upstreams": {"shop": "ready"}}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_rest_upstream_whose_document_is_down_leaves_the_others_serving(
+    start_upstream: Callable[..., AbstractAsyncContextManager[str]],
+    run_hub: Callable[[HubConfig], AbstractAsyncContextManager[RunningHub]],
+    make_hub_config: Callable[..., HubConfig],
+    open_agent: Callable[..., AbstractAsyncContextManager[Client]],
+    servers: dict[str, Any],
+) -> None:
+    gone = f"http://127.0.0.1:{_closed_port()}/api/openapi.json"
+    async with start_upstream(servers["echo"].parent / "rest_service.py") as service:
+        config = make_hub_config(
+            upstreams=[
+                {"name": "gone", "kind": "rest", "openapi": {"source": gone}},
+                {
+                    "name": "shop",
+                    "kind": "rest",
+                    "openapi": {"source": f"{service}/api/openapi.json", "tags": ["items"]},
+                },
+            ],
+            virtual_servers=[{"name": "store", "include": [{"upstream": "gone"}, {"upstream": "shop"}]}],
+            agents=[{"name": "alice", "keys": [{"key": ALICE}], "servers": [{"server": "store"}]}],
+        )
+        async with run_hub(config) as running:
+            with anyio.fail_after(TIMEOUT):
+                async with open_agent("http-2026", running, "store", ALICE) as client:
+                    names = {tool.name for tool in (await client.list_tools()).tools}
+                    found = await client.call_tool("search", {"q": "x", "limit": 1})
+                async with httpx2.AsyncClient() as http:
+                    ready = await http.get(f"{running.url}/ready")
+            health = {h.name: h for h in running.hub.upstreams.health()}
+    assert names == {"getItem", "deleteItem", "createItem", "search"}
+    assert not found.is_error
+    assert ready.status_code == 503
+    assert ready.json()["upstreams"] == {"gone": "down", "shop": "ready"}
+    assert health["gone"].detail.startswith("cannot fetch the document: ")
