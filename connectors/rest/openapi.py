@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 
 from connectors.rest.arguments import validator_for
 from connectors.rest.operation import ARG, Body, Location, Operation, Param, tool_annotations
+from connectors.rest.request import RESERVED_HEADERS
 from connectors.rest.schema import Defs, SchemaCopier, SpecError
 from hub.config.model import OpenApiConfig
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
-_IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})  # OpenAPI: such parameters are ignored
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_./-]+")
 _MEDIA_PREFERENCE = ("application/json", "+json", "application/x-www-form-urlencoded", "text/plain")
 
@@ -177,7 +177,7 @@ def _parameters(copier: SchemaCopier, source: _Source) -> list[tuple[Mapping[str
 
 def _add_parameter(copier: SchemaCopier, inputs: _Inputs, param: Mapping[str, Any], resolver: Resolver) -> None:
     wire, location = str(param["name"]), str(param["in"])
-    if location == "cookie" or (location == "header" and wire.lower() in _IGNORED_HEADERS):
+    if location == "cookie" or (location == "header" and wire.lower() in RESERVED_HEADERS):
         return
     if location not in ("path", "query", "header"):
         raise SpecError(f"parameter {wire!r}: unknown location {location!r}")

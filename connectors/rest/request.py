@@ -23,6 +23,13 @@ from hub.errors import InvalidParamsError
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _LITERAL_SAFE = "/-._~!$&'()*+,;=:@%"
+# Headers an argument may never set: they frame or route the request, or carry credentials.
+RESERVED_HEADERS = frozenset(
+    {
+        "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+        "upgrade", "expect", "proxy-authorization", "authorization", "cookie", "content-type", "accept",
+    }
+)  # fmt: skip
 _ABSENT = object()
 
 

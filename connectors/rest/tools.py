@@ -8,6 +8,7 @@ from jsonschema.exceptions import SchemaError
 
 from connectors.rest.arguments import validator_for
 from connectors.rest.operation import ARG, Body, Operation, Param, tool_annotations
+from connectors.rest.request import RESERVED_HEADERS
 from hub.config.model import RestToolConfig
 from hub.errors import ConfigError
 
@@ -22,6 +23,9 @@ def operation_for(tool: RestToolConfig) -> Operation:
         validator = validator_for(schema)
     except SchemaError as exc:
         raise ConfigError(f"tool {tool.name!r}: parameters is not a valid JSON Schema: {exc.message}") from exc
+    reserved = sorted(h for h in tool.headers if h.lower() in RESERVED_HEADERS)
+    if reserved:
+        raise ConfigError(f"tool {tool.name!r}: arguments cannot set the {reserved[0]} header")
     path_args = _PLACEHOLDER.findall(tool.path)
     params = [Param(arg, arg, "path") for arg in path_args]
     params += [Param(arg, arg, "query") for arg in tool.query]

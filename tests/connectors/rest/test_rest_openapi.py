@@ -40,6 +40,8 @@ PETS = document(
                     {"name": "fields", "in": "query", "schema": {"type": "string", "enum": ["all", "short"]}},
                     {"name": "X-Request-Id", "in": "header", "required": True, "schema": {"type": "string"}},
                     {"name": "Accept", "in": "header", "schema": {"type": "string"}},
+                    {"name": "Host", "in": "header", "schema": {"type": "string"}},
+                    {"name": "Content-Length", "in": "header", "schema": {"type": "string"}},
                     {"name": "session", "in": "cookie", "schema": {"type": "string"}},
                 ],
             },
@@ -90,7 +92,7 @@ def test_an_operation_becomes_a_tool_with_its_parameters() -> None:
     assert op.tool["description"] == "Info for a pet\n\nLonger words."
     assert op.tool["annotations"]["readOnlyHint"] is True
     schema = op.tool["inputSchema"]
-    assert set(schema["properties"]) == {"petId", "fields", "X-Request-Id"}  # Accept and cookies are not arguments
+    assert set(schema["properties"]) == {"petId", "fields", "X-Request-Id"}  # reserved headers, cookies: not arguments
     assert sorted(schema["required"]) == ["X-Request-Id", "petId"]
     assert schema["properties"]["fields"]["enum"] == ["all", "short"]
     assert schema["additionalProperties"] is False

@@ -12,7 +12,7 @@ from connectors.rest.operation import Operation
 from connectors.rest.request import BaseUrl, build, fill
 from connectors.rest.tools import operation_for
 from hub.config.model import RestToolConfig, RestUpstreamConfig
-from hub.errors import InvalidParamsError
+from hub.errors import ConfigError, InvalidParamsError
 
 BASE = BaseUrl.parse("https://api.example.test:8443/v1/")
 STRINGS = {"type": "object", "properties": {n: {"type": "string"} for n in ("id", "q", "trace", "name")}}
@@ -143,3 +143,9 @@ def test_configured_credentials_cannot_split_headers(fields: dict[str, Any], whe
                 **fields,
             }
         )
+
+
+@pytest.mark.parametrize("header", ["Host", "content-length", "Authorization", "Transfer-Encoding"])
+def test_a_hand_written_tool_cannot_hand_reserved_headers_to_arguments(header: str) -> None:
+    with pytest.raises(ConfigError, match=f"cannot set the {header} header"):
+        tool(path="/x", headers={header: "q"})
