@@ -15,7 +15,6 @@ import httpx2
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.stdio import stdio_server
 
-from hub.app import build_hub
 from hub.config.model import HubConfig
 from hub.errors import ConfigError
 from hub.observability.logging import configure_logging
@@ -25,6 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def serve_local(config: HubConfig, server: str, agent: str) -> int:
+    # Imported here: the remote bridge needs none of the hub, and importing every connector, the
+    # storage layer and the admin API would more than double its start time.
+    from hub.app import build_hub
+
     configure_logging(config.observability.log_level, config.observability.log_format)  # stderr only
     hub = build_hub(config)
     principal = hub.agents.principal(agent)
