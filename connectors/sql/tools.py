@@ -51,6 +51,7 @@ _REQUIRED = {"describe_table": ["table"], "query": ["sql"]}
 class _NamedQuery:
     config: SqlToolConfig
     statement: TextClause
+    parameters: tuple[str, ...]  # the `:name`s the SQL binds
     validator: Draft202012Validator
 
 
@@ -58,7 +59,7 @@ class SqlTools:
     def __init__(self, config: SqlUpstreamConfig) -> None:
         self.name = config.name
         self._config = config
-        self._named = {t.name: _NamedQuery(t, text(t.sql), Draft202012Validator(t.parameters)) for t in config.tools}
+        self._named = {t.name: _named_query(t) for t in config.tools}
         self._generic: dict[str, Draft202012Validator] = {
             name: Draft202012Validator(_generic_schema(name)) for name in config.generic_tools
         }
@@ -77,7 +78,7 @@ class SqlTools:
         if named is not None:
             _validate(name, named.validator, arguments)
             bounds = Bounds(named.config.read_only, timeout_s, named.config.max_rows or self._config.max_rows)
-            params = {key: arguments.get(key) for key in named.statement.compile().params}
+            params = {key: arguments.get(key) for key in named.parameters}
             return await run_statement(db, self.name, named.statement, params, bounds)
         validator = self._generic.get(name)
         if validator is None:
@@ -94,6 +95,11 @@ class SqlTools:
         if name == "list_tables":
             return await run_inspection(db, self.name, _list_tables(schema, bounds.max_rows), bounds)
         return await run_inspection(db, self.name, _describe_table(str(arguments["table"]), schema), bounds)
+
+
+def _named_query(config: SqlToolConfig) -> _NamedQuery:
+    statement = text(config.sql)
+    return _NamedQuery(config, statement, tuple(statement.compile().params), Draft202012Validator(config.parameters))
 
 
 def _generic_schema(name: str) -> dict[str, Any]:
