@@ -34,15 +34,22 @@ async def load_document(source: str, client: httpx2.AsyncClient, hosts: HostPoli
 
 
 async def _fetch(client: httpx2.AsyncClient, url: httpx2.URL) -> bytes:
+    """The document's bytes, read no further than one byte past the size bound."""
+    headers = {"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"}
     try:
-        response = await client.get(url, headers={"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"})
+        async with client.stream("GET", url, headers=headers) as response:
+            if response.is_redirect:
+                raise SpecError(f"the document URL redirects (HTTP {response.status_code}); configure the final URL")
+            if response.status_code != 200:
+                raise SpecError(f"fetching the document answered HTTP {response.status_code}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    break
+            return bytes(body)
     except httpx2.HTTPError as exc:
         raise SpecError(f"cannot fetch the document: {str(exc) or type(exc).__name__}") from exc
-    if response.is_redirect:
-        raise SpecError(f"the document URL redirects (HTTP {response.status_code}); configure the final URL")
-    if response.status_code != 200:
-        raise SpecError(f"fetching the document answered HTTP {response.status_code}")
-    return response.content
 
 
 def _parse(raw: bytes) -> Any:

@@ -270,6 +270,8 @@ async def test_a_document_that_is_down_is_retried_until_it_is_up(stop_process: A
     [
         ({"openapi": {"source": "{service}/api/openapi.json"}, "allowed_hosts": ["api.example.test"]}, "allowed_hosts"),
         ({"openapi": {"source": "{service}/api/items/1"}}, "not an OpenAPI"),
+        ({"openapi": {"source": "{service}/api/redirect?to=/api/openapi.json"}}, "the document URL redirects"),
+        ({"openapi": {"source": "{service}/api/status/500"}}, "answered HTTP 500"),
         ({"openapi": {"source": "/nonexistent/openapi.yaml"}}, "No such file"),
         (
             {"base_url": "http://10.0.0.1/", "allowed_hosts": ["127.0.0.1"], "tools": [{"name": "a", "path": "/a"}]},
