@@ -29,14 +29,15 @@ from hub.auth.config_keys import keys_from_config
 from hub.auth.directory import AgentDirectory
 from hub.auth.jwt_tokens import JwtVerifier
 from hub.catalog_sync import CatalogSync
-from hub.config.model import HubConfig, RestUpstreamConfig, SqlUpstreamConfig, UpstreamConfig
+from hub.config.model import HubConfig, RestUpstreamConfig, SqlUpstreamConfig, StdioUpstreamConfig, UpstreamConfig
 from hub.core.connector import Connector
 from hub.governance.audit import Auditor
 from hub.governance.audit.auditor import default_journal_dir
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
+from hub.governance.vault.http_auth import http_auth
 from hub.live import LiveCatalog
 from hub.pipeline import Pipeline
-from hub.storage.engine import Database
+from hub.storage.engine import Database, open_database
 from hub.storage.migrate import upgrade
 from hub.storage.seed import seed
 from hub.transports.http_limits import RequestLimitsMiddleware
@@ -52,7 +53,12 @@ def make_connector(config: UpstreamConfig) -> Connector:
         return RestConnector(config)
     if isinstance(config, SqlUpstreamConfig):
         return SqlConnector(config)
-    return McpConnector(config)
+    auth = (
+        None
+        if isinstance(config, StdioUpstreamConfig)
+        else http_auth(config.auth, config.name, config.connect_timeout_s)
+    )
+    return McpConnector(config, auth=auth)
 
 
 STORAGE_CLOSE_TIMEOUT_S = 5.0
@@ -110,7 +116,7 @@ def build_hub(config: HubConfig) -> Hub:
     upstreams = UpstreamSet(on_change=lambda name: registry.upstream_changed(name))
     registry = Registry(upstreams.catalogs)
     closers: list[Callable[[], Awaitable[None]]] = []
-    database = Database(config.storage.url)
+    database = open_database(config)
     audit = Auditor(config.audit, database, default_journal_dir(config.audit, config.storage.url))
     pipeline = Pipeline(registry, upstreams, _limits(config, closers), audit)
     jwt = None

@@ -1,4 +1,4 @@
-"""`hub serve | check | schema | stdio | keygen | migrate | audit` — argument parsing and wiring only."""
+"""`hub serve | check | schema | stdio | keygen | migrate | audit | vault` — argument parsing and wiring only."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         export.add_argument(f"--{name}")
     export.add_argument("--since", type=_timestamp, help="ISO 8601 time (UTC unless it names a zone)")
     export.add_argument("--until", type=_timestamp, help="ISO 8601 time, exclusive")
+    vault = sub.add_parser("vault", help="the keys that encrypt upstream credentials in the database")
+    vault_sub = vault.add_subparsers(dest="vault_command", required=True)
+    vault_sub.add_parser("keygen", help="print a new vault key (for vault.key or a key file)")
+    rotate = vault_sub.add_parser(
+        "rotate", help="re-encrypt every stored secret with vault.key (old keys in previous_keys)"
+    )
+    rotate.add_argument("--config", "-c", required=True)
 
     stdio = sub.add_parser("stdio", help="serve one virtual server on stdin/stdout")
     stdio.add_argument("--url", help="bridge to a remote hub's /servers/NAME/mcp URL")
@@ -72,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.config)
         if args.command == "audit":
             return _audit(args)
+        if args.command == "vault":
+            return _vault(args)
         if args.command == "serve":
             from hub.serve import serve
 
@@ -117,6 +126,22 @@ def _audit(args: argparse.Namespace) -> int:
 def _timestamp(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _vault(args: argparse.Namespace) -> int:
+    if args.vault_command == "keygen":
+        from hub.governance.vault.cipher import generate_key
+
+        print(generate_key())
+        return 0
+    import anyio
+
+    from hub.governance.vault.rotation import rotate
+
+    done = anyio.run(rotate, load_config(args.config))
+    print(f"{args.config}: {done.secrets} secrets in {done.rows} rows re-encrypted with the primary key")
+    print("  every stored secret now decrypts with vault.key alone; vault.previous_keys can go")
+    return 0
 
 
 def _stdio(args: argparse.Namespace) -> int:

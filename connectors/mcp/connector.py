@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
+import httpx2
 import mcp_types as types
 from anyio.abc import TaskStatus
 from mcp import Client
@@ -29,7 +30,7 @@ from connectors.mcp.errors import upstream_failures
 from connectors.mcp.lean_calls import LeanCalls, lean_path_applies
 from connectors.mcp.relay import InFlightCalls
 from connectors.mcp.subscriptions import SubscriptionTable
-from connectors.mcp.transport import McpUpstreamConfig, open_transport
+from connectors.mcp.transport import McpUpstreamConfig, open_transport, scrubber
 from hub.config.model import StdioUpstreamConfig, StreamableHttpUpstreamConfig
 from hub.core.catalog import Catalog
 from hub.core.connector import CallContext, ChangeListener, UpstreamHealth, UpstreamState
@@ -56,10 +57,12 @@ _LIST_CHANGED = (
 
 
 class McpConnector:
-    def __init__(self, config: McpUpstreamConfig) -> None:
+    def __init__(self, config: McpUpstreamConfig, auth: httpx2.Auth | None = None) -> None:
         self.name = config.name
         self.call_timeout_s = config.call_timeout_s
         self._config = config
+        self._auth = auth  # the upstream's credential on each HTTP request (from its `auth:` block)
+        self._scrub = scrubber(config)
         self._client: Client | None = None
         # For an upstream that speaks both eras, a second, handshake-era session: calls from 2025-era
         # agents go there, so the upstream can send them elicitation, sampling and subscriptions.
@@ -202,8 +205,8 @@ class McpConnector:
                 self._set_state("stopped", "")
                 raise
             except Exception as exc:  # one upstream failing must never end the hub
-                self._set_state("down", _describe(exc))
-                log.warning("upstream.down", extra={"upstream": self.name, "error": _describe(exc)})
+                self._set_state("down", self._scrub(_describe(exc)))
+                log.warning("upstream.down", extra={"upstream": self.name, "error": self._scrub(_describe(exc))})
             self._restarts += 1
             await anyio.sleep(backoff)
             backoff = min(backoff * 2, self._backoff_max())
@@ -240,7 +243,7 @@ class McpConnector:
         try:
             legacy = await stack.enter_async_context(self._new_client("legacy", legacy_closed))
         except Exception as exc:
-            log.info("upstream.modern_only", extra={"upstream": self.name, "detail": _describe(exc)})
+            log.info("upstream.modern_only", extra={"upstream": self.name, "detail": self._scrub(_describe(exc))})
             return None
 
         async def watch(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -255,7 +258,7 @@ class McpConnector:
 
     def _new_client(self, mode: str, closed: anyio.Event) -> Client:
         return Client(
-            open_transport(self._config, closed),
+            open_transport(self._config, closed, self._auth),
             mode=mode,
             message_handler=self._on_message,
             logging_callback=self._calls.on_log,
@@ -299,7 +302,9 @@ class McpConnector:
             try:
                 self._catalog = await self._read_catalog(client)
             except Exception as exc:
-                log.warning("upstream.catalog_failed", extra={"upstream": self.name, "error": _describe(exc)})
+                log.warning(
+                    "upstream.catalog_failed", extra={"upstream": self.name, "error": self._scrub(_describe(exc))}
+                )
                 self._broken.set()
                 return
             self._notify()
@@ -330,7 +335,9 @@ class McpConnector:
         elif isinstance(message, types.ResourceUpdatedNotification):
             await self._subscriptions.deliver(str(message.params.uri))
         elif isinstance(message, Exception):
-            log.warning("upstream.transport_error", extra={"upstream": self.name, "error": _describe(message)})
+            log.warning(
+                "upstream.transport_error", extra={"upstream": self.name, "error": self._scrub(_describe(message))}
+            )
 
 
 async def _resubscribe(client: Client, uris: list[str]) -> None:

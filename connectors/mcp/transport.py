@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -23,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._stream_protocols import ReadStream
 from mcp.shared.message import SessionMessage
 
+from hub.config.dump import MASK, secrets_of
 from hub.config.model import SseUpstreamConfig, StdioUpstreamConfig, StreamableHttpUpstreamConfig
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,16 @@ class WatchedReadStream:
 
 
 @asynccontextmanager
-async def open_transport(config: McpUpstreamConfig, closed: anyio.Event) -> AsyncIterator[TransportStreams]:
-    """Open the transport for `config`; `closed` is set when its read side ends."""
+async def open_transport(
+    config: McpUpstreamConfig, closed: anyio.Event, auth: httpx2.Auth | None = None
+) -> AsyncIterator[TransportStreams]:
+    """Open the transport for `config`; `closed` is set when its read side ends; `auth` signs HTTP requests."""
     if isinstance(config, StdioUpstreamConfig):
         transport = _stdio(config)
     elif isinstance(config, SseUpstreamConfig):
-        transport = _sse(config)
+        transport = _sse(config, auth)
     else:
-        transport = _streamable_http(config)
+        transport = _streamable_http(config, auth)
     async with transport as (read, write):
         yield WatchedReadStream(read, closed), write
 
@@ -96,7 +99,7 @@ async def _stdio(config: StdioUpstreamConfig) -> AsyncIterator[TransportStreams]
     read_fd, write_fd = os.pipe()
     errlog = os.fdopen(write_fd, "w", encoding="utf-8", errors="replace")
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_pump_stderr, config.name, read_fd)
+        tg.start_soon(_pump_stderr, config.name, read_fd, scrubber(config))
         try:
             async with stdio_client(params, errlog=errlog) as streams:
                 yield streams
@@ -105,33 +108,50 @@ async def _stdio(config: StdioUpstreamConfig) -> AsyncIterator[TransportStreams]
             tg.cancel_scope.cancel()  # don't wait on grandchildren that inherited the pipe
 
 
-async def _pump_stderr(upstream: str, fd: int) -> None:
-    """Copy an upstream's stderr into the log, one record a line."""
+async def _pump_stderr(upstream: str, fd: int, scrub: Callable[[str], str]) -> None:
+    """Copy an upstream's stderr into the log, one record a line, without the credentials it was given."""
 
     def read_lines() -> None:
         with os.fdopen(fd, "rb") as pipe:
             for raw in pipe:
                 line = raw.decode("utf-8", "replace").rstrip()
                 if line:
-                    log.info("upstream.stderr", extra={"upstream": upstream, "line": line[:2000]})
+                    log.info("upstream.stderr", extra={"upstream": upstream, "line": scrub(line)[:2000]})
 
     await anyio.to_thread.run_sync(read_lines, abandon_on_cancel=True)
+
+
+def scrubber(config: McpUpstreamConfig) -> Callable[[str], str]:
+    """A function that blanks every credential of `config` out of a text (an error, a stderr line)."""
+    values = sorted({v for v in secrets_of(config).values() if len(v) >= _MIN_SCRUBBED}, key=len, reverse=True)
+
+    def scrub(text: str) -> str:
+        for value in values:
+            text = text.replace(value, MASK)
+        return text
+
+    return scrub
+
+
+_MIN_SCRUBBED = 4  # shorter values would blank ordinary words
 
 
 def _headers(config: SseUpstreamConfig | StreamableHttpUpstreamConfig) -> dict[str, str]:
     return {k: v.get_secret_value() for k, v in config.headers.items()}
 
 
-def _sse(config: SseUpstreamConfig) -> Any:
-    return sse_client(config.url, headers=_headers(config), timeout=config.connect_timeout_s)
+def _sse(config: SseUpstreamConfig, auth: httpx2.Auth | None) -> Any:
+    return sse_client(config.url, headers=_headers(config), timeout=config.connect_timeout_s, auth=auth)
 
 
 @asynccontextmanager
-async def _streamable_http(config: StreamableHttpUpstreamConfig) -> AsyncIterator[TransportStreams]:
+async def _streamable_http(
+    config: StreamableHttpUpstreamConfig, auth: httpx2.Auth | None
+) -> AsyncIterator[TransportStreams]:
     timeout = httpx2.Timeout(config.connect_timeout_s, read=max(config.call_timeout_s, 300.0))
     limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
     async with (
-        httpx2.AsyncClient(headers=_headers(config), timeout=timeout, limits=limits) as http,
+        httpx2.AsyncClient(headers=_headers(config), auth=auth, timeout=timeout, limits=limits) as http,
         streamable_http_client(config.url, http_client=http) as streams,
     ):
         yield streams

@@ -1,7 +1,8 @@
 """What the admin API answers (and the few bodies that are not config models).
 
-Config is returned as the config model's data with every secret (upstream `env` and `headers`
-values) read as "***"; sending "***" back in a PUT keeps the stored value.
+Config is returned as the config model's data with every secret (each `SecretStr`: upstream `env`
+and `headers` values, `auth` tokens, passwords and client secrets) read as "***"; sending "***"
+back in a PUT keeps the stored value.
 """
 
 from __future__ import annotations

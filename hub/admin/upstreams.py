@@ -9,15 +9,15 @@ from starlette.responses import Response
 
 from hub.admin.catalog import CatalogResource
 from hub.admin.context import AdminContext
-from hub.admin.http import Operation, invalid, respond
+from hub.admin.http import Operation, field_path, invalid, respond
 from hub.admin.schemas import HealthOut, UpstreamOut
-from hub.config.dump import MASK, to_data
+from hub.config.dump import MASK, secrets_of
+from hub.config.dump import Path as SecretPath
 from hub.config.model import UpstreamConfig
 from hub.core.connector import UpstreamHealth
 from hub.errors import ConflictError, NotFoundError
 from hub.storage.repositories import UPSTREAMS, VIRTUAL_SERVERS, Stored
 
-_SECRET_FIELDS = ("env", "headers")
 HEALTH = TypeAdapter(HealthOut)
 
 
@@ -86,22 +86,18 @@ async def _not_included(session: AsyncSession, name: str) -> None:
 
 
 def _unmask(data: object, current: Stored[UpstreamConfig] | None) -> object:
-    """Put the stored secret back wherever a PUT body sends "***" (as a GET shows it)."""
-    if not isinstance(data, dict):
-        return data
-    stored = to_data(current.config, secrets="reveal") if current is not None else {}
-    out = dict(data)
-    for section in _SECRET_FIELDS:
-        values = out.get(section)
-        if not isinstance(values, dict):
-            continue
-        kept = stored.get(section) or {}
-        for key, value in values.items():
-            if value == MASK:
-                if key not in kept:
-                    raise invalid(
-                        "upstream", f"{section}.{key}", f"{MASK!r} stands for a stored secret; none is stored"
-                    )
-                values = {**values, key: kept[key]}
-        out[section] = values
-    return out
+    """Put the stored secret back wherever a PUT body sends "***" (as a GET shows it), at any depth."""
+    stored = secrets_of(current.config) if current is not None else {}
+    return _restore(data, (), stored)
+
+
+def _restore(value: object, path: SecretPath, stored: dict[SecretPath, str]) -> object:
+    if value == MASK:
+        if path not in stored:
+            raise invalid("upstream", field_path(path), f"{MASK!r} stands for a stored secret; none is stored here")
+        return stored[path]
+    if isinstance(value, dict):
+        return {k: _restore(v, (*path, str(k)), stored) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v, (*path, i), stored) for i, v in enumerate(value)]
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -149,9 +150,74 @@ class StdioUpstreamConfig(_UpstreamBase):
     restart_backoff_max_s: PositiveFloat = 30.0
 
 
+# --- credentials an HTTP upstream is called with ---------------------------------------------------
+
+# An HTTP header (or query parameter) name, and a value that cannot split a request (no CR, LF, NUL).
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")]
+_UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def _safe_secret(field: str, value: SecretStr) -> None:
+    if _UNSAFE_VALUE.search(value.get_secret_value()):
+        raise ValueError(f"{field}: a credential cannot contain CR, LF or NUL")
+
+
+class BearerAuthConfig(_Model):
+    """`Authorization: Bearer <token>`."""
+
+    type: Literal["bearer"]
+    token: SecretStr
+
+    @model_validator(mode="after")
+    def _safe(self) -> BearerAuthConfig:
+        _safe_secret("token", self.token)
+        return self
+
+
+class BasicAuthConfig(_Model):
+    """HTTP Basic authentication (RFC 7617)."""
+
+    type: Literal["basic"]
+    username: str
+    password: SecretStr
+
+
+class ApiKeyAuthConfig(_Model):
+    """An API key in a named request header, or in a query parameter."""
+
+    type: Literal["api_key"]
+    name: HeaderName
+    value: SecretStr
+    location: Literal["header", "query"] = "header"
+
+    @model_validator(mode="after")
+    def _safe(self) -> ApiKeyAuthConfig:
+        _safe_secret("value", self.value)
+        return self
+
+
+class OAuth2AuthConfig(_Model):
+    """OAuth 2.0 client credentials (RFC 6749 section 4.4): a fetched access token, sent as a bearer token."""
+
+    type: Literal["oauth2"]
+    token_url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+    client_id: str
+    client_secret: SecretStr
+    scopes: tuple[str, ...] = ()
+    audience: str | None = None
+    client_auth: Literal["basic", "post"] = "basic"  # client_secret_basic, or client_secret_post (in the body)
+    refresh_before_s: Annotated[float, Field(ge=0)] = 30.0  # fetch a new token this long before expiry
+
+
+UpstreamAuthConfig = Annotated[
+    BearerAuthConfig | BasicAuthConfig | ApiKeyAuthConfig | OAuth2AuthConfig, Field(discriminator="type")
+]
+
+
 class _HttpUpstreamBase(_UpstreamBase):
     url: Annotated[str, StringConstraints(pattern=r"^https?://")]
     headers: dict[str, SecretStr] = Field(default_factory=dict)
+    auth: UpstreamAuthConfig | None = None
 
 
 class SseUpstreamConfig(_HttpUpstreamBase):
@@ -420,6 +486,40 @@ class LimitConfig(_Model):
         return self
 
 
+# --- credential vault ---------------------------------------------------------------------------
+
+
+class VaultConfig(_Model):
+    """The keys that encrypt upstream credentials (every SecretStr of the catalog) in the database.
+
+    Without `key` and `key_file`, a key file `vault.key` is made beside a SQLite database on first start.
+    """
+
+    key: SecretStr | None = None  # from `hub vault keygen`; best as ${env:HUB_VAULT_KEY}
+    key_file: Path | None = None  # a file holding the key; created (mode 0600) if missing
+    previous_keys: tuple[SecretStr, ...] = ()  # still decrypt, until `hub vault rotate` has re-encrypted all
+
+    @model_validator(mode="after")
+    def _one_source(self) -> VaultConfig:
+        if self.key is not None and self.key_file is not None:
+            raise ValueError("give 'key' or 'key_file', not both")
+        for i, key in enumerate((self.key, *self.previous_keys)):
+            if key is not None and not is_vault_key(key.get_secret_value()):
+                where = "key" if i == 0 and self.key is not None else f"previous_keys[{i - (self.key is not None)}]"
+                raise ValueError(
+                    f"{where}: not a vault key (44 characters of URL-safe base64); make one with `hub vault keygen`"
+                )
+        return self
+
+
+def is_vault_key(text: str) -> bool:
+    """A Fernet key: 32 bytes in URL-safe base64."""
+    try:
+        return len(base64.urlsafe_b64decode(text.encode("ascii"))) == 32 and len(text) == 44
+    except (ValueError, UnicodeEncodeError):
+        return False
+
+
 # --- root --------------------------------------------------------------------------------------
 
 
@@ -434,9 +534,16 @@ class HubConfig(_Model):
     agents: tuple[AgentConfig, ...] = ()
     limits: tuple[LimitConfig, ...] = ()
     audit: AuditConfig = AuditConfig()
+    vault: VaultConfig = VaultConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> HubConfig:
+        vault_keyless = self.vault.key is None and self.vault.key_file is None
+        if vault_keyless and not self.storage.url.startswith("sqlite"):
+            raise ValueError(
+                "vault: set key (or key_file): every replica sharing this database needs the same key;"
+                " make one with `hub vault keygen`"
+            )
         if self.oauth is not None and self.oauth.audience is None and self.server.public_url is None:
             raise ValueError("oauth.audience: set it (the hub's resource URL), or server.public_url")
         _unique("upstreams", [u.name for u in self.upstreams])

@@ -16,18 +16,25 @@ from sqlalchemy import URL, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from hub.config.model import HubConfig
 from hub.errors import ConfigError
+from hub.governance.vault.cipher import Vault
+from hub.governance.vault.keys import open_vault
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
 class Database:
-    """One engine per hub; a session per unit of work."""
+    """One engine per hub; a session per unit of work.
 
-    def __init__(self, url: str) -> None:
-        self.url = async_url(url)
+    Each session carries the vault that seals the catalog's secrets, as `session.info["vault"]`
+    (see `hub.storage.repositories`); without one, a secret can be neither stored nor read.
+    """
+
+    def __init__(self, url: str | URL, vault: Vault | None = None) -> None:
+        self.url = async_url(url) if isinstance(url, str) else url
         self.engine = _create_engine(self.url)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"vault": vault})
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -37,6 +44,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def open_database(config: HubConfig) -> Database:
+    """The database at `storage.url`, with the vault that seals its secrets (which may make a key file)."""
+    url = async_url(config.storage.url)
+    return Database(url, vault=open_vault(config.vault, url))
 
 
 def async_url(url: str) -> URL:

@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.api_keys import StoredKey
-from hub.config.dump import to_data
+from hub.config.dump import secrets_of, to_data
 from hub.config.model import AgentConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
 from hub.errors import ConfigError
+from hub.governance.vault.cipher import Vault
+from hub.governance.vault.sealed import seal, sealed_count, unseal
 from hub.storage.tables import AgentKeyRow, AgentRow, CatalogRow, TeamRow, UpstreamRow, VirtualServerRow, utcnow
 
 Source = Literal["config", "admin"]
@@ -53,35 +55,56 @@ class CatalogRepository(Generic[C]):
 
     async def all(self, session: AsyncSession) -> list[Stored[C]]:
         rows = (await session.scalars(select(self._table).order_by(self._table.name))).all()
-        return [self._stored(row) for row in rows]
+        return [self._stored(row, vault_of(session)) for row in rows]
 
     async def get(self, session: AsyncSession, name: str) -> Stored[C] | None:
         row = await session.get(self._table, name)
-        return None if row is None else self._stored(row)
+        return None if row is None else self._stored(row, vault_of(session))
 
     async def put(self, session: AsyncSession, config: C, source: Source) -> bool:
-        """Insert or replace `config`; True if it was inserted. Only the config file claims an existing row."""
-        data = to_data(config, secrets="reveal")  # type: ignore[arg-type]  # every C is a pydantic model
+        """Insert or replace `config` (secrets sealed); True if it was inserted. Only the config file claims a row."""
+        model: BaseModel = config  # type: ignore[assignment]  # every C is a pydantic model
+        vault = vault_of(session)
         row = await session.get(self._table, config.name)
         if row is None:
-            session.add(self._table(name=config.name, config=data, source=source))
+            session.add(self._table(name=config.name, config=seal(model, vault), source=source))
             await session.flush()
             return True
-        if row.config != data:
-            row.config = data
+        plain = to_data(model, secrets="reveal")
+        if self._opened(row, vault) != plain or sealed_count(row.config) != len(secrets_of(model)):
+            row.config = seal(model, vault)  # changed, or holding secrets stored before the vault existed
             row.updated_at = utcnow()
         if source == "config":
             row.source = source
         await session.flush()
         return False
 
+    async def reseal_all(self, session: AsyncSession) -> tuple[int, int]:
+        """Encrypt every row's secrets again with the vault's primary key: (rows rewritten, secrets)."""
+        vault = vault_of(session)
+        rows = secrets = 0
+        for row in (await session.scalars(select(self._table))).all():
+            model: BaseModel = self._stored(row, vault).config  # type: ignore[assignment]  # a pydantic model
+            count = len(secrets_of(model))
+            if count:
+                row.config = seal(model, vault)
+                rows, secrets = rows + 1, secrets + count
+        await session.flush()
+        return rows, secrets
+
     async def delete(self, session: AsyncSession, name: str) -> bool:
         result = await session.execute(delete(self._table).where(self._table.name == name))
         return bool(result.rowcount)  # type: ignore[attr-defined]  # DML results carry rowcount
 
-    def _stored(self, row: CatalogRow) -> Stored[C]:
+    def _opened(self, row: CatalogRow, vault: Vault | None) -> Any:
         try:
-            config = self._adapter.validate_python(row.config)
+            return unseal(row.config, vault)
+        except ConfigError as exc:
+            raise ConfigError(f"stored {self.what} {row.name!r}: {exc.message}") from exc
+
+    def _stored(self, row: CatalogRow, vault: Vault | None) -> Stored[C]:
+        try:
+            config = self._adapter.validate_python(self._opened(row, vault))
         except ValidationError as exc:
             raise ConfigError(f"stored {self.what} {row.name!r} no longer validates: {exc.errors()[0]['msg']}") from exc
         source: Source = "config" if row.source == "config" else "admin"
@@ -92,6 +115,14 @@ UPSTREAMS: CatalogRepository[UpstreamConfig] = CatalogRepository(UpstreamRow, Ty
 VIRTUAL_SERVERS = CatalogRepository(VirtualServerRow, TypeAdapter(VirtualServerConfig), "virtual server")
 AGENTS = CatalogRepository(AgentRow, TypeAdapter(AgentConfig), "agent")
 TEAMS = CatalogRepository(TeamRow, TypeAdapter(TeamConfig), "team")
+CATALOG: tuple[CatalogRepository[Any], ...] = (UPSTREAMS, VIRTUAL_SERVERS, AGENTS, TEAMS)
+"""Every catalog table; `hub vault rotate` re-encrypts the secrets of each."""
+
+
+def vault_of(session: AsyncSession) -> Vault | None:
+    """The vault the session's `Database` was opened with."""
+    vault = session.info.get("vault")
+    return vault if isinstance(vault, Vault) else None
 
 
 # --- agent keys ------------------------------------------------------------------------------------

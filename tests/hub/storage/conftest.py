@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from hub.governance.vault.cipher import Vault, generate_key
 from hub.storage.engine import Database
 
 POSTGRES = os.environ.get("HUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -22,7 +23,7 @@ POSTGRES = os.environ.get("HUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     url_of = postgres_database() if request.param == "postgresql" else sqlite_database(tmp_path)
     async with url_of as url:
-        db = Database(url)
+        db = Database(url, vault=Vault([generate_key().encode()]))
         try:
             yield db
         finally:
