@@ -6,6 +6,7 @@ import anyio
 import pytest
 from mcp_types import TextContent
 
+from hub.config.dump import to_data
 from hub.config.model import StdioUpstreamConfig
 from hub.storage.repositories import UPSTREAMS
 
@@ -114,3 +115,54 @@ async def test_an_upstream_a_virtual_server_uses_cannot_be_deleted(admin, runnin
     assert deleted.status_code == 204
     assert gone.status_code == 404
     assert "notes" not in running.hub.upstreams
+
+
+async def test_auth_secrets_are_masked_at_any_depth_and_kept_when_sent_back(admin, running) -> None:
+    secret, header = "admin-auth-secret-7Hq2", "admin-header-secret-9Kx4"
+    body = {
+        "name": "crm",
+        "kind": "streamable-http",
+        "url": "http://127.0.0.1:9/mcp",
+        "enabled": False,
+        "headers": {"X-Tenant": header},
+        "auth": {
+            "type": "oauth2",
+            "token_url": "http://127.0.0.1:9/token",
+            "client_id": "hub",
+            "client_secret": secret,
+        },
+    }
+    with anyio.fail_after(TIMEOUT):
+        created = await admin.post("/upstreams", json=body)
+        shown = (await admin.get("/upstreams/crm")).json()
+        listed = (await admin.get("/upstreams")).text
+        replaced = await admin.put(
+            "/upstreams/crm", json={**shown["config"], "auth": {**shown["config"]["auth"], "scopes": ["a"]}}
+        )
+        switched = await admin.put(
+            "/upstreams/crm", json={**shown["config"], "auth": {"type": "bearer", "token": "***"}}
+        )
+        async with running.hub.database.transaction() as session:
+            stored = await UPSTREAMS.get(session, "crm")
+    assert created.status_code == 201
+    assert shown["config"]["auth"]["client_secret"] == "***"
+    assert shown["config"]["auth"]["client_id"] == "hub"
+    assert shown["config"]["headers"] == {"X-Tenant": "***"}
+    for text in (created.text, listed, replaced.text, switched.text):
+        assert secret not in text
+        assert header not in text
+    assert replaced.status_code == 200, replaced.text
+    assert stored is not None
+    assert to_data(stored.config, secrets="reveal")["auth"] == {
+        "type": "oauth2",
+        "token_url": "http://127.0.0.1:9/token",
+        "client_id": "hub",
+        "client_secret": secret,
+        "scopes": ["a"],
+        "audience": None,
+        "client_auth": "basic",
+        "refresh_before_s": 30.0,
+    }
+    # a mask where no secret was stored (a new auth type) stands for nothing: refused
+    assert switched.status_code == 422
+    assert [e["loc"] for e in switched.json()["error"]["errors"]] == ["auth.token"]
