@@ -50,11 +50,15 @@ class TextFormatter(logging.Formatter):
         return line.rstrip()
 
 
+QUIET_LOGGERS = ("httpx", "httpx2", "mcp", "uvicorn.access", "sse_starlette")
+"""Libraries whose records below WARNING stay out of the log (request lines carry URLs, which may carry keys)."""
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpx2", "mcp", "uvicorn.access", "sse_starlette"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -32,6 +32,7 @@ import json
 import os
 import secrets
 import socket
+import sys
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -175,9 +176,12 @@ def main() -> None:
     parser.add_argument("--token-ttl", type=int, default=3600)
     parser.add_argument("--transport", choices=["streamable-http", "sse"], default="streamable-http")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--print-token", action="store_true", help="(env mode) print UPSTREAM_TOKEN to stderr")
     args = parser.parse_args()
     GUARD = Guard(args.mode, args.digest, args.client_id, args.token_ttl)
     if args.mode == "env":
+        if args.print_token:  # as a careless upstream might: the hub must keep it out of its log
+            print(f"starting with token {os.environ.get('UPSTREAM_TOKEN')}", file=sys.stderr, flush=True)
         mcp.run("stdio")
         return
     if args.transport == "sse":
