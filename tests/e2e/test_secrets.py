@@ -1,13 +1,13 @@
 """Upstream credentials reach their upstreams and nowhere else: not agents, admin reads, logs, or the database.
 
-A real hub serves six upstreams that check what they receive (tests/servers/guarded.py, told only
-the SHA-256 of the expected value): a bearer token and a secret header, an OAuth client secret
+A real hub serves seven upstreams that check what they receive (tests/servers/guarded.py, told
+only the SHA-256 of the expected value): a bearer token and a secret header, an OAuth client secret
 (over legacy SSE), an API key in the query, a stdio upstream's environment (which it also prints to
-its stderr, as a careless upstream would), and two upstreams given wrong credentials, which stay
-down. The test makes calls, errors, a crash and restart, a token revocation, admin reads and a
-masked write-back, and `hub check`; then it searches everything an agent, an admin, the log (each
-record as the hub's JSON and text formatters write it, at DEBUG), the process's own output and
-every database row show, for every secret.
+its stderr, as a careless upstream would), and three given wrong credentials (a bearer token, a
+query key, an OAuth client secret), which stay down. The test makes calls, errors, a crash and
+restart, a token revocation, admin reads and a masked write-back, and `hub check`; then it searches
+everything an agent or an admin was shown, the log (each record as the hub's JSON and text
+formatters write it, at DEBUG), the process's own output and every database row show, for every secret.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Secrets:
     env: str = field(default_factory=lambda: canary("env"))
     wrong: str = field(default_factory=lambda: canary("wrong"))
     wrong_query: str = field(default_factory=lambda: canary("wrongquery"))
+    wrong_client: str = field(default_factory=lambda: canary("wrongclient"))
 
     def all(self) -> dict[str, str]:
         return asdict(self)
@@ -103,6 +104,17 @@ def upstreams(s: Secrets, bearer_url: str, oauth_url: str, query_url: str) -> li
             "kind": "streamable-http",
             "url": query_url,
             "auth": {"type": "api_key", "name": "api_key", "value": s.wrong_query, "location": "query"},
+        },
+        {
+            "name": "refused-oauth",
+            "kind": "sse",
+            "url": oauth_url,
+            "auth": {
+                "type": "oauth2",
+                "token_url": f"{bearer_url.removesuffix('/mcp')}/token",  # not the one whose requests are counted
+                "client_id": "hub-client",
+                "client_secret": s.wrong_client,
+            },
         },
     ]
 
@@ -202,6 +214,11 @@ async def admin_journey(running, seen: list[str]) -> None:
             name = upstream["name"]
             seen.append((await admin.get(f"/upstreams/{name}")).text)
             seen.append((await admin.get(f"/upstreams/{name}/health")).text)
+        refused = (await admin.get("/upstreams/refused-oauth/health")).json()
+        assert (refused["state"], refused["detail"]) == (
+            "down",
+            "upstream 'refused-oauth' could not get an access token: the token endpoint answered 401 (invalid_client)",
+        )
         shown = (await admin.get("/upstreams/bearer")).json()["config"]
         kept = await admin.put("/upstreams/bearer", json={**shown, "description": "masked write-back"})
         seen.append(kept.text)
