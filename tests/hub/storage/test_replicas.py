@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 
 from hub.auth.api_keys import key_id
+from hub.governance.vault.cipher import generate_key
 
 NOTES = Path(__file__).resolve().parents[3] / "examples" / "servers" / "notes.py"
 KEY = "hub_bot_replica_key_00000000000000000000"
@@ -23,6 +24,7 @@ def write_config(tmp_path: Path, database_url: str) -> Path:
     config = {
         "server": {"admin_token": "replica-admin-token"},
         "storage": {"url": database_url},
+        "vault": {"key": generate_key()},  # every replica of one database needs the same vault key
         "upstreams": [{"name": "notes", "kind": "stdio", "command": sys.executable, "args": [str(NOTES)]}],
         "virtual_servers": [{"name": "desk", "include": [{"upstream": "notes"}]}],
         "agents": [{"name": "bot", "keys": [{"key": KEY}], "servers": [{"server": "desk"}]}],
