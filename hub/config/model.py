@@ -153,7 +153,7 @@ class StdioUpstreamConfig(_UpstreamBase):
 # --- credentials an HTTP upstream is called with ---------------------------------------------------
 
 # An HTTP header (or query parameter) name, and a value that cannot split a request (no CR, LF, NUL).
-HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")]
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")]
 _UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
 
 
@@ -233,7 +233,6 @@ class StreamableHttpUpstreamConfig(_HttpUpstreamBase):
 
 # A header value an admin configures: no CR/LF/NUL (they would split the request).
 _HEADER_VALUE = r"^[^\r\n\x00]*$"
-HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")]
 
 
 class RestToolConfig(_Model):

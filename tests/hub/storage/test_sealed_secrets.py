@@ -27,7 +27,7 @@ UPSTREAM: TypeAdapter[UpstreamConfig] = TypeAdapter(UpstreamConfig)
 
 def secrets() -> dict[str, str]:
     tag = uuid.uuid4().hex
-    return {k: f"{k}-{tag}" for k in ("header", "client", "env")}
+    return {k: f"{k}-{tag}" for k in ("header", "client", "env", "rest")}
 
 
 def http_upstream(s: dict[str, str]) -> UpstreamConfig:
@@ -43,6 +43,19 @@ def http_upstream(s: dict[str, str]) -> UpstreamConfig:
                 "client_id": "hub",
                 "client_secret": s["client"],
             },
+        }
+    )
+
+
+def rest_upstream(s: dict[str, str]) -> UpstreamConfig:
+    """A kind the vault was written without knowing: its SecretStr fields are sealed all the same."""
+    return UPSTREAM.validate_python(
+        {
+            "name": "shop",
+            "kind": "rest",
+            "base_url": "http://127.0.0.1:9",
+            "tools": [{"name": "orders", "path": "/orders"}],
+            "auth": {"type": "bearer", "token": s["rest"]},
         }
     )
 
@@ -66,13 +79,18 @@ async def test_every_secret_is_stored_encrypted_and_read_back(database: Database
         async with database.transaction() as session:
             await UPSTREAMS.put(session, http_upstream(s), "config")
             await UPSTREAMS.put(session, stdio_upstream(s), "admin")
+            await UPSTREAMS.put(session, rest_upstream(s), "admin")
         raw = await raw_rows(database)
         async with database.transaction() as session:
             crm, notes = await UPSTREAMS.get(session, "crm"), await UPSTREAMS.get(session, "notes")
+            shop = await UPSTREAMS.get(session, "shop")
     assert crm is not None
     assert notes is not None
     assert crm.config == http_upstream(s)
     assert notes.config == stdio_upstream(s)
+    assert shop is not None
+    assert shop.config == rest_upstream(s)
+    assert raw["shop"].count('"$enc"') == 1
     for value in s.values():
         assert all(value not in row for row in raw.values())
     assert raw["crm"].count('"$enc"') == 2
