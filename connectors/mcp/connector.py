@@ -230,7 +230,7 @@ class McpConnector:
                 lean = None
                 if lean_path_applies(self._config, client):
                     assert isinstance(self._config, StreamableHttpUpstreamConfig)
-                    lean = LeanCalls(self._config, client, self._calls.on_log, self._on_message)
+                    lean = LeanCalls(self._config, client, self._calls.on_log, self._on_message, self._auth)
                     stack.push_async_callback(lean.aclose)
                 connecting.deadline = math.inf
                 await self._serve_connected(client, legacy, lean, closed)

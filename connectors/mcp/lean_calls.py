@@ -11,7 +11,8 @@ keep-alive pool:
   W3C trace context injected like the dispatcher does;
 - the headers are the SDK transport's: `Accept`, `Content-Type`, `MCP-Protocol-Version`,
   `Mcp-Method`, `Mcp-Name` and the `Mcp-Param-*` mirrors of `x-mcp-header` arguments (the stamp
-  again), over the upstream's configured headers;
+  again), over the upstream's configured headers, signed by the same `auth:` flow (an httpx2 `Auth`,
+  driven here by hand: its credential, and its one retry with a new token on a 401);
 - the answer is read like the SDK transport reads it: a JSON body or an SSE stream (whose log and
   list-changed notifications reach the same callbacks the SDK client has), parsed by the SDK's
   JSON-RPC adapter, validated by the same result check; HTTP and JSON-RPC failures become the same
@@ -71,9 +72,15 @@ class LeanCalls:
     """One pooled HTTP client per connected upstream session; `call` sends one tools/call."""
 
     def __init__(
-        self, config: StreamableHttpUpstreamConfig, client: Client, on_log: LogFn, on_message: MessageFn
+        self,
+        config: StreamableHttpUpstreamConfig,
+        client: Client,
+        on_log: LogFn,
+        on_message: MessageFn,
+        auth: httpx2.Auth | None = None,
     ) -> None:
         self._url = config.url
+        self._auth = auth  # the upstream's `auth:` credential, the same object the SDK path's httpx2 client uses
         self._client = client
         self._version = client.protocol_version
         self._stamp: Callable[[dict[str, Any], CallOptions], None] = (
@@ -102,7 +109,7 @@ class LeanCalls:
         request_id = next(self._ids)
         body, headers = self._build(request, request_id)
         try:
-            response = await self._http.post(self._url, data=body, headers=headers, allow_redirects=False)
+            response = await self._post(body, headers)
         except aiohttp.ClientError as exc:  # the SDK transport's task dies and its session closes
             raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
         try:
@@ -115,6 +122,28 @@ class LeanCalls:
             raise
         response.release()
         return None if raw is None else self._checked(raw)
+
+    async def _post(self, body: bytes, headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """POST `body`, signed by the upstream's `auth` flow when it has one (which may retry once on a 401)."""
+        if self._auth is None:
+            return await self._http.post(self._url, data=body, headers=headers, allow_redirects=False)
+        unsigned = httpx2.Request("POST", self._url, headers=headers, content=body)
+        before = dict(unsigned.headers)
+        flow = self._auth.async_auth_flow(unsigned)
+        try:
+            signed = await flow.__anext__()
+            while True:
+                added = {k: v for k, v in signed.headers.items() if before.get(k) != v}
+                response = await self._http.post(
+                    str(signed.url), data=body, headers={**headers, **added}, allow_redirects=False
+                )
+                try:
+                    signed = await flow.asend(httpx2.Response(response.status, request=signed))
+                except StopAsyncIteration:
+                    return response
+                response.close()  # the flow sends the request again (a 401 and a new token)
+        finally:
+            await flow.aclose()
 
     def _build(self, request: types.CallToolRequest, request_id: int) -> tuple[bytes, dict[str, str]]:
         """Body and headers as `ClientSession.send_request`, the dispatcher and the transport make them."""

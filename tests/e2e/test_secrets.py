@@ -46,6 +46,7 @@ def canary(kind: str) -> str:
 @dataclass(frozen=True)
 class Secrets:
     bearer: str = field(default_factory=lambda: canary("bearer"))
+    password: str = field(default_factory=lambda: canary("password"))
     header: str = field(default_factory=lambda: canary("header"))
     client: str = field(default_factory=lambda: canary("client"))
     query: str = field(default_factory=lambda: canary("query"))
@@ -62,8 +63,9 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def upstreams(s: Secrets, bearer_url: str, oauth_url: str, query_url: str) -> list[dict[str, Any]]:
-    oauth_base = oauth_url.removesuffix("/sse")
+def upstreams(s: Secrets, urls: dict[str, str]) -> list[dict[str, Any]]:
+    bearer_url, oauth_url, query_url = urls["bearer"], urls["oauth"], urls["query"]
+    oauth_base = oauth_url.removesuffix("/mcp")
     return [
         {
             "name": "bearer",
@@ -73,8 +75,14 @@ def upstreams(s: Secrets, bearer_url: str, oauth_url: str, query_url: str) -> li
             "auth": {"type": "bearer", "token": s.bearer},
         },
         {
-            "name": "oauth",
+            "name": "basic",
             "kind": "sse",
+            "url": urls["basic"],
+            "auth": {"type": "basic", "username": "svc", "password": s.password},
+        },
+        {
+            "name": "oauth",
+            "kind": "streamable-http",
             "url": oauth_url,
             "auth": {
                 "type": "oauth2",
@@ -107,7 +115,7 @@ def upstreams(s: Secrets, bearer_url: str, oauth_url: str, query_url: str) -> li
         },
         {
             "name": "refused-oauth",
-            "kind": "sse",
+            "kind": "streamable-http",
             "url": oauth_url,
             "auth": {
                 "type": "oauth2",
@@ -130,11 +138,15 @@ async def test_credentials_reach_upstreams_and_leak_nowhere(
     async with (
         start_upstream(GUARDED, "--mode", "bearer", "--digest", digest(s.bearer)) as bearer_url,
         start_upstream(
-            GUARDED, "--mode", "oauth", "--digest", digest(s.client), "--client-id", "hub-client", "--transport", "sse"
+            GUARDED, "--mode", "basic", "--digest", digest(f"svc:{s.password}"), "--transport", "sse"
+        ) as basic_url,
+        start_upstream(
+            GUARDED, "--mode", "oauth", "--digest", digest(s.client), "--client-id", "hub-client"
         ) as oauth_url,
         start_upstream(GUARDED, "--mode", "query", "--digest", digest(s.query)) as query_url,
     ):
-        listed = upstreams(s, bearer_url, oauth_url, query_url)
+        urls = {"bearer": bearer_url, "basic": basic_url, "oauth": oauth_url, "query": query_url}
+        listed = upstreams(s, urls)
         config = make_hub_config(
             server={"admin_token": ADMIN},
             upstreams=listed,
@@ -144,6 +156,7 @@ async def test_credentials_reach_upstreams_and_leak_nowhere(
         async with run_hub(config) as running:
             with anyio.fail_after(TIMEOUT):
                 await agent_journey(running, open_agent, seen)
+                await modern_agent_journey(running, open_agent, seen)
                 await admin_journey(running, seen)
                 rows = await database_rows(running)
         hub_check(config_file(tmp_path, s, bearer_url, monkeypatch), seen, capfd)
@@ -172,7 +185,7 @@ async def agent_journey(running, open_agent, seen: list[str]) -> None:
         tools = sorted(t.name for t in (await agent.list_tools()).tools)
         seen.append(json.dumps(tools))
         assert "refused__whoami" not in tools  # down: its tools are not listed
-        for upstream in ("bearer", "oauth", "query", "local"):
+        for upstream in ("bearer", "basic", "oauth", "query", "local"):
             result = await agent.call_tool(f"{upstream}__whoami", {})
             seen.append(result.model_dump_json())
             assert not result.is_error, (upstream, result)
@@ -203,6 +216,21 @@ async def agent_journey(running, open_agent, seen: list[str]) -> None:
         again = await agent.call_tool("local__whoami", {})
         seen.append(again.model_dump_json())
         assert not again.is_error
+
+
+async def modern_agent_journey(running, open_agent, seen: list[str]) -> None:
+    """At 2026-07-28 a tools/call to a Streamable HTTP upstream takes the lean path: the credential rides it too."""
+    async with open_agent("http-2026", running, "all", KEY) as agent:
+        for upstream in ("bearer", "oauth", "query"):
+            result = await agent.call_tool(f"{upstream}__whoami", {})
+            seen.append(result.model_dump_json())
+            assert not result.is_error, (upstream, result)
+        seen.append((await agent.call_tool("oauth__revoke_tokens", {})).model_dump_json())
+        after_revoke = await agent.call_tool("oauth__whoami", {})
+        stats = await agent.call_tool("oauth__stats", {})
+        seen.extend([after_revoke.model_dump_json(), stats.model_dump_json()])
+    assert not after_revoke.is_error
+    assert '\\"token_requests\\": 3, \\"rejected\\": 2' in stats.model_dump_json()
 
 
 async def admin_journey(running, seen: list[str]) -> None:
