@@ -1,13 +1,15 @@
-"""Upstream credentials reach their upstreams and nowhere else: not agents, admin reads, logs, or the database.
+"""Upstream credentials reach their upstreams and nowhere else: not agents, admin reads, logs, audit, or the database.
 
-A real hub serves seven upstreams that check what they receive (tests/servers/guarded.py, told
-only the SHA-256 of the expected value): a bearer token and a secret header, an OAuth client secret
-(over legacy SSE), an API key in the query, a stdio upstream's environment (which it also prints to
-its stderr, as a careless upstream would), and three given wrong credentials (a bearer token, a
-query key, an OAuth client secret), which stay down. The test makes calls, errors, a crash and
-restart, a token revocation, admin reads and a masked write-back, and `hub check`; then it searches
-everything an agent or an admin was shown, the log (each record as the hub's JSON and text
-formatters write it, at DEBUG), the process's own output and every database row show, for every secret.
+A real hub serves eight upstreams that check what they receive (tests/servers/guarded.py, told only
+the SHA-256 of the expected value): a bearer token and a secret header (Streamable HTTP), basic auth
+(legacy SSE), OAuth client credentials and an API key in the query (Streamable HTTP), a stdio
+upstream's environment (which it also prints to its stderr, as a careless upstream would), and
+three given wrong credentials (a bearer token, a query key, an OAuth client secret), which stay
+down. Agents of both protocol eras make calls, errors, a crash and restart and a token revocation;
+an admin reads everything and writes a masked config back; `hub check` reads a file with the
+secrets as references. Then every secret is searched for in what agents and the admin were shown,
+the log (each record as the hub's JSON and text formatters write it, at DEBUG), the process's own
+output, the audit journal on disk and every row of every table (catalog, keys, audit).
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from mcp.shared.exceptions import MCPError
 from sqlalchemy import inspect, text
 
 from hub.cli import main
+from hub.config.model import HubConfig
+from hub.governance.audit.auditor import default_journal_dir
 from hub.observability.logging import QUIET_LOGGERS, JsonFormatter, TextFormatter
+from hub.storage.engine import open_database
 from tests.conftest import TEST_SERVERS, open_client
 
 pytestmark = pytest.mark.anyio
@@ -158,7 +163,9 @@ async def test_credentials_reach_upstreams_and_leak_nowhere(
                 await agent_journey(running, open_agent, seen)
                 await modern_agent_journey(running, open_agent, seen)
                 await admin_journey(running, seen)
-                rows = await database_rows(running)
+        with anyio.fail_after(TIMEOUT):  # after shutdown: the audit writer has stored every record
+            rows = await database_rows(config)
+        journal = journal_files(config)
         hub_check(config_file(tmp_path, s, bearer_url, monkeypatch), seen, capfd)
 
     logged = [rendering for record in caplog.records for rendering in rendered(record)]
@@ -167,11 +174,14 @@ async def test_credentials_reach_upstreams_and_leak_nowhere(
     assert any("upstream.down" in line and "refused" in line for line in logged)
     assert any("upstream.stderr" in line and "starting with token ***" in line for line in logged)
     assert any('"$enc"' in row for row in rows)  # and the database's rows
+    assert any(row.startswith("audit") and "oauth__whoami" in row for row in rows)  # and the audit's
+    assert any("bearer__whoami" in text for text in journal)  # and the audit journal on disk
     for name, secret in s.all().items():
         for where, texts in (("agent/admin", seen), ("log", logged), ("output", [output.out, output.err])):
             leaks = [t for t in texts if secret in t]
             assert not leaks, f"the {name} secret leaked to the {where}: {leaks[0][:300]}"
         assert not [row for row in rows if secret in row], f"the {name} secret is stored in plaintext"
+        assert not [text for text in journal if secret in text], f"the {name} secret is in the audit journal"
 
 
 async def agent_journey(running, open_agent, seen: list[str]) -> None:
@@ -261,15 +271,25 @@ async def admin_journey(running, seen: list[str]) -> None:
     assert not result.is_error, result
 
 
-async def database_rows(running) -> list[str]:
-    """Every row of every table, as text."""
-    async with running.hub.database.engine.connect() as connection:
-        tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
-        rows: list[str] = []
-        for table in tables:
-            result = await connection.execute(text(f'SELECT * FROM "{table}"'))  # names from the schema itself
-            rows.extend(f"{table}: {tuple(row)}" for row in result.all())
+async def database_rows(config: HubConfig) -> list[str]:
+    """Every row of every table (catalog, keys, audit, ...), as text, read as the hub's own database."""
+    database = open_database(config)
+    try:
+        async with database.engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+            rows: list[str] = []
+            for table in tables:
+                result = await connection.execute(text(f'SELECT * FROM "{table}"'))  # names from the schema itself
+                rows.extend(f"{table}: {tuple(row)}" for row in result.all())
+    finally:
+        await database.dispose()
     return rows
+
+
+def journal_files(config: HubConfig) -> list[str]:
+    """The text of every file in the audit journal."""
+    root = default_journal_dir(config.audit, config.storage.url)
+    return [path.read_text(encoding="utf-8", errors="replace") for path in root.rglob("*") if path.is_file()]
 
 
 def config_file(tmp_path: Path, s: Secrets, bearer_url: str, monkeypatch) -> Path:
