@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from hub.admin import agents, keys, teams, upstreams, virtual_servers
+from hub.admin import agents, audit, keys, teams, upstreams, virtual_servers
 from hub.admin.context import AdminContext
 from hub.admin.http import Handler, Operation
 from hub.admin.openapi import openapi_document
@@ -32,6 +32,7 @@ class AdminApi:
             *teams.operations(ctx),
             *agents.operations(ctx),
             *keys.operations(ctx),
+            *audit.operations(ctx),
         ]
         self.document = openapi_document(operations, VERSION)
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]

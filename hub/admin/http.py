@@ -36,6 +36,8 @@ class Operation:
     response: TypeAdapter[Any] | None = None
     status: int = 200
     errors: tuple[int, ...] = (401, 404)
+    query: TypeAdapter[Any] | None = None  # a model whose fields are the query parameters
+    media_type: str = "application/json"
 
 
 async def read_json(request: Request) -> object:

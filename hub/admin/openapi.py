@@ -70,20 +70,39 @@ def _operation(op: Operation, schema_of: Any) -> dict[str, Any]:
         "parameters": [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _PARAM.findall(op.path)
-        ],
+        ]
+        + _query_parameters(op.query),
         "responses": {},
     }
     if op.body is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of(op.body)}}}
     ok: dict[str, Any] = {"description": _DESCRIPTIONS.get(op.status, "OK")}
     if op.response is not None:
-        ok["content"] = {"application/json": {"schema": schema_of(op.response)}}
+        ok["content"] = {op.media_type: {"schema": schema_of(op.response)}}
+    elif op.media_type != "application/json":
+        ok["content"] = {op.media_type: {"schema": {"type": "string"}}}
     out["responses"][str(op.status)] = ok
     for status in op.errors:
         out["responses"][str(status)] = {
             "description": _DESCRIPTIONS[status],
             "content": {"application/json": {"schema": schema_of(_ERROR)}},
         }
+    return out
+
+
+def _query_parameters(query: TypeAdapter[Any] | None) -> list[dict[str, Any]]:
+    """One OpenAPI parameter per field of a flat query model (plain values: no references to resolve)."""
+    if query is None:
+        return []
+    schema = query.json_schema()
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        param["schema"] = {k: v for k, v in prop.items() if k not in ("title", "description")}
+        out.append(param)
     return out
 
 

@@ -118,3 +118,53 @@ class ErrorDetail(_Out):
 
 class ErrorOut(_Out):
     error: ErrorDetail
+
+
+class AuditExportQuery(_In):
+    """Filters on audit records; every one given must match."""
+
+    agent: str | None = None
+    server: str | None = Field(None, description="virtual server")
+    tool: str | None = Field(None, description="a tools/call of this (exposed) tool name")
+    target: str | None = Field(None, description="tool, resource URI, prompt, model... of any method")
+    method: str | None = Field(None, description="e.g. tools/call, tools/list, http/POST (refused at the edge)")
+    kind: str | None = Field(None, description="mcp, llm or a2a")
+    outcome: Literal["ok", "tool_error", "error", "cancelled"] | None = None
+    error_code: int | None = Field(None, description="the JSON-RPC code of an error, e.g. -32007 (rate limited)")
+    since: AwareDatetime | None = Field(None, description="ISO 8601 with a zone; inclusive")
+    until: AwareDatetime | None = Field(None, description="ISO 8601 with a zone; exclusive")
+
+
+class AuditQuery(AuditExportQuery):
+    cursor: str | None = Field(None, description="`next_cursor` of the previous page")
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class AuditRecordOut(_Out):
+    id: str
+    chain: str = Field(description="the hash chain (one per hub process) the record belongs to")
+    seq: int = Field(description="the record's place in its chain")
+    ts: datetime = Field(description="when the call was answered")
+    kind: str
+    method: str
+    outcome: str
+    error_code: int | None
+    error: str | None
+    agent: str | None
+    team: str | None
+    key_id: str | None
+    server: str | None
+    target: str | None
+    upstream: str | None
+    latency_us: int
+    request_bytes: int
+    response_bytes: int
+    request: Any = Field(description="the arguments, redacted")
+    response: Any = Field(description="the result, redacted")
+    prev_hash: str
+    hash: str
+
+
+class AuditPageOut(_Out):
+    records: list[AuditRecordOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null: no more")

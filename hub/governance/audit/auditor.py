@@ -9,7 +9,7 @@ withholds the call's answer: no answered call goes unrecorded.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -60,7 +60,7 @@ class Auditor:
         redact = self._redactor.payload
         seq = journal.head_seq + 1
         record = AuditRecord(
-            id=uuid.uuid4().hex,
+            id=os.urandom(16).hex(),
             chain=journal.chain,
             seq=seq,
             ts=datetime.now(UTC),

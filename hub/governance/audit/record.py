@@ -154,8 +154,13 @@ class AuditRecord:
         )
 
 
-def canonical_text(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+# Encoders made once: json.dumps with options builds a new encoder on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def canonical_text(value: Any) -> str:
+    return _CANONICAL(value)
 
 
 def digest(canonical: str) -> str:
@@ -175,4 +180,4 @@ def json_size(value: Any) -> int:
     """Bytes of the compact JSON encoding of a payload (0 for none)."""
     if value is None:
         return 0
-    return len(json.dumps(value, separators=(",", ":"), default=str))
+    return len(_COMPACT(value))

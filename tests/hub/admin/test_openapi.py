@@ -41,8 +41,14 @@ async def test_the_document_describes_every_route_and_resolves(running, admin_cl
         "/agents/{name}/keys",
         "/agents/{name}/keys/{key_id}",
         "/agents/{name}/keys/{key_id}/rotate",
+        "/audit",
+        "/audit/export",
     }
     assert set(doc["paths"]["/upstreams/{name}"]) == {"get", "put", "delete"}
+    audit_params = {p["name"]: p for p in doc["paths"]["/audit"]["get"]["parameters"]}
+    assert {"agent", "tool", "outcome", "since", "until", "cursor", "limit"} <= set(audit_params)
+    assert all(p["in"] == "query" and not p["required"] for p in audit_params.values())
+    assert "application/x-ndjson" in doc["paths"]["/audit/export"]["get"]["responses"]["200"]["content"]
     schemas = doc["components"]["schemas"]
     for ref in _refs(doc):
         assert ref.removeprefix("#/components/schemas/") in schemas, ref
