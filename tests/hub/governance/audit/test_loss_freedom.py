@@ -242,7 +242,8 @@ async def test_calls_go_on_while_the_database_is_away_and_every_answer_is_record
             proxy_tg.start_soon(proxy.serve, listener, proxy_tg)
             proxied = direct_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
             audit = {"journal_dir": str(tmp_path / "audit"), "batch_interval_s": 0.05}
-            config = make_hub_config(storage={"url": proxied}, audit=audit, **catalog())
+            vault = {"key_file": str(tmp_path / "vault.key")}  # a PostgreSQL catalog needs a vault key
+            config = make_hub_config(storage={"url": proxied}, audit=audit, vault=vault, **catalog())
             with anyio.fail_after(BURST_TIMEOUT):
                 async with run_hub(config) as running:
                     async with anyio.create_task_group() as tg:
