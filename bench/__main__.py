@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,35 @@ from bench import processes, profile, report, rest
 MODES = ("2026-07-28", "legacy")
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    levels = [int(n) for n in args.levels.split(",")]
+    return _run(_modes(args), levels, args.max_calls, args.max_seconds, args.hub_root)
+
+
+def _profile_command(args: argparse.Namespace) -> int:
+    return profile.run(_modes(args)[0], args.concurrency, args.seconds, args.hub_root)
+
+
+def _rest_command(args: argparse.Namespace) -> int:
+    levels = [int(n) for n in args.levels.split(",")]
+    return rest.run(levels, args.max_calls, args.max_seconds)
+
+
+def _modes(args: argparse.Namespace) -> list[str]:
+    return [m for m in args.modes.split(",") if m]
+
+
+# Subcommands: `python -m bench <name> [options]`. Another benchmark adds its line here.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run_command,
+    "profile": _profile_command,
+    "rest": _rest_command,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("command", nargs="?", choices=("run", "profile", "rest"), default="run")
+    parser.add_argument("command", nargs="?", choices=tuple(COMMANDS), default="run")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: 2026-07-28, legacy")
     parser.add_argument("--levels", default="1,16,64", help="comma-separated concurrency levels")
     parser.add_argument("--max-calls", type=int, default=2000, help="measured calls per level and target")
@@ -34,13 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="profile: how long py-spy samples")
     parser.add_argument("--concurrency", type=int, default=16, help="profile: load level while sampling")
     args = parser.parse_args(argv)
-    modes = [m for m in args.modes.split(",") if m]
-    if args.command == "profile":
-        return profile.run(modes[0], args.concurrency, args.seconds, args.hub_root)
-    levels = [int(n) for n in args.levels.split(",")]
-    if args.command == "rest":
-        return rest.run(levels, args.max_calls, args.max_seconds)
-    return _run(modes, levels, args.max_calls, args.max_seconds, args.hub_root)
+    return COMMANDS[args.command](args)
 
 
 def _run(modes: list[str], levels: list[int], max_calls: int, max_seconds: float, hub_root: Path) -> int:

@@ -39,6 +39,7 @@ from typing import Any
 import aiohttp
 import httpx2
 import mcp_types as types
+import yarl
 from mcp import Client
 from mcp.client.session import IncomingMessage
 from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
@@ -79,7 +80,7 @@ class LeanCalls:
         on_message: MessageFn,
         auth: httpx2.Auth | None = None,
     ) -> None:
-        self._url = config.url
+        self._url = yarl.URL(config.url)  # parsed once: aiohttp re-parses a str on every request
         self._auth = auth  # the upstream's `auth:` credential, the same object the SDK path's httpx2 client uses
         self._client = client
         self._version = client.protocol_version
@@ -127,7 +128,7 @@ class LeanCalls:
         """POST `body`, signed by the upstream's `auth` flow when it has one (which may retry once on a 401)."""
         if self._auth is None:
             return await self._http.post(self._url, data=body, headers=headers, allow_redirects=False)
-        unsigned = httpx2.Request("POST", self._url, headers=headers, content=body)
+        unsigned = httpx2.Request("POST", str(self._url), headers=headers, content=body)
         before = dict(unsigned.headers)
         flow = self._auth.async_auth_flow(unsigned)
         try:
@@ -265,11 +266,11 @@ class _Body(httpx2.AsyncByteStream):
             yield chunk
 
 
-def _as_httpx_response(response: aiohttp.ClientResponse, url: str) -> httpx2.Response:
+def _as_httpx_response(response: aiohttp.ClientResponse, url: yarl.URL) -> httpx2.Response:
     """aiohttp's streaming body behind httpx2's Response, so httpx2's SSE parser reads it."""
     return httpx2.Response(
         response.status,
         headers=list(response.headers.items()),
         stream=_Body(response),
-        request=httpx2.Request("POST", url),
+        request=httpx2.Request("POST", str(url)),
     )
