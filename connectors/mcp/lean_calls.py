@@ -37,6 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
+import anyio
 import httpx2
 import mcp_types as types
 import yarl
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 LogFn = Callable[[types.LoggingMessageNotificationParams], Awaitable[None]]
 MessageFn = Callable[[IncomingMessage], Awaitable[None]]
 _ACCEPT = "application/json, text/event-stream"
+_CLOSE_TIMEOUT_S = 2.0
 _KEEPALIVE_S = 4.0  # below uvicorn's default 5 s, so the upstream never closes a connection we are about to reuse
 
 
@@ -99,7 +101,10 @@ class LeanCalls:
         )
 
     async def aclose(self) -> None:
-        await self._http.close()
+        with anyio.move_on_after(
+            _CLOSE_TIMEOUT_S, shield=True
+        ):  # runs while the connection is torn down by cancellation
+            await self._http.close()
 
     async def call(self, request: types.CallToolRequest) -> dict[str, Any] | None:
         """The upstream's result (raw wire dict), or None when the upstream redirected: use the SDK path.
