@@ -63,8 +63,7 @@ def hub(upstream_url: str, mode: str, root: Path = ROOT) -> Iterator[HubProcess]
     """Start `hub serve` on a free loopback port with one upstream, one virtual server, one agent.
 
     The hub speaks `mode`'s era to the upstream too. The modern era is reached with `protocol: auto`
-    (discover, then 2026-07-28): pinning `protocol: "2026-07-28"` skips discover, and the hub then
-    sees no server capabilities and an empty catalog (reported as a hub bug in docs/performance.md).
+    (discover, then 2026-07-28), as most configurations will.
     `root` runs the hub package from another tree (a scratch copy with a proposed change).
     """
     protocol = "legacy" if mode == "legacy" else "auto"
