@@ -8,13 +8,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import anyio
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from connectors.mcp.connector import McpConnector
@@ -36,11 +38,18 @@ from hub.governance.audit.auditor import default_journal_dir
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
 from hub.governance.vault.http_auth import http_auth
 from hub.live import LiveCatalog
+from hub.llm.budgets import Budgets, LocalSpendCounter, budget_key, period_start
+from hub.llm.gateway import LlmGateway
+from hub.llm.limits import LlmLimits
+from hub.llm.routing import ModelRouter
+from hub.observability.llm_metrics import LlmMetrics
 from hub.pipeline import Pipeline
 from hub.storage.engine import Database, open_database
+from hub.storage.llm_usage import UsageWriter, spent_since
 from hub.storage.migrate import upgrade
 from hub.storage.seed import seed
 from hub.transports.http_limits import RequestLimitsMiddleware
+from hub.transports.llm_http import LlmEndpoints
 from hub.transports.mcp_http import McpEndpoints
 from hub.upstreams import UpstreamSet
 from hub.virtual.registry import Registry
@@ -65,6 +74,16 @@ STORAGE_CLOSE_TIMEOUT_S = 5.0
 
 
 @dataclass
+class LlmParts:
+    """The LLM layer, present when the config has `models:`."""
+
+    gateway: LlmGateway
+    endpoints: LlmEndpoints
+    usage: UsageWriter
+    budgets: Budgets | None
+
+
+@dataclass
 class Hub:
     """The running hub's parts, for the admin API, the CLI and tests."""
 
@@ -81,6 +100,8 @@ class Hub:
     live: LiveCatalog
     sync: CatalogSync
     audit: Auditor
+    metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
+    llm: LlmParts | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -91,6 +112,8 @@ class Hub:
                 self.upstreams.attach(tg)
                 await tg.start(self.endpoints.run)
                 await tg.start(self.sync.run)
+                if self.llm is not None:
+                    await tg.start(self.llm.usage.run)
                 try:
                     yield
                 finally:
@@ -106,6 +129,8 @@ class Hub:
         await upgrade(self.database)
         await seed(self.database, self.config)
         await self.sync.load()
+        if self.llm is not None and self.llm.budgets is not None:
+            await _seed_budgets(self.database, self.llm.budgets)
 
 
 def build_hub(config: HubConfig) -> Hub:
@@ -118,7 +143,9 @@ def build_hub(config: HubConfig) -> Hub:
     closers: list[Callable[[], Awaitable[None]]] = []
     database = open_database(config)
     audit = Auditor(config.audit, database, default_journal_dir(config.audit, config.storage.url))
-    pipeline = Pipeline(registry, upstreams, _limits(config, closers), audit)
+    limiter = _limiter(config, closers) if config.limits or config.llm.limits else None
+    pipeline_limits = Limits(config.limits, limiter) if config.limits and limiter else None
+    pipeline = Pipeline(registry, upstreams, pipeline_limits, audit)
     jwt = None
     if config.oauth is not None:
         audience = config.oauth.audience or config.server.public_url
@@ -147,14 +174,14 @@ def build_hub(config: HubConfig) -> Hub:
         sync=CatalogSync(database, live, config.storage.sync_interval_s),
         audit=audit,
     )
+    if config.models:
+        hub.llm = _llm(config, hub, limiter, closers)
     registry.subscribe(hub.endpoints.lists_changed)
     live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents), config.teams)
     return hub
 
 
-def _limits(config: HubConfig, closers: list[Callable[[], Awaitable[None]]]) -> Limits | None:
-    if not config.limits:
-        return None
+def _limiter(config: HubConfig, closers: list[Callable[[], Awaitable[None]]]) -> RateLimiter:
     limiter: RateLimiter = LocalRateLimiter()
     if config.storage.redis_url is not None:
         # Redis is an optional extra (hub[redis]): imported only when a Redis URL is configured.
@@ -163,7 +190,33 @@ def _limits(config: HubConfig, closers: list[Callable[[], Awaitable[None]]]) -> 
         shared = RedisRateLimiter(config.storage.redis_url, LocalRateLimiter())
         closers.append(shared.aclose)
         limiter = shared
-    return Limits(config.limits, limiter)
+    return limiter
+
+
+def _llm(
+    config: HubConfig, hub: Hub, limiter: RateLimiter | None, closers: list[Callable[[], Awaitable[None]]]
+) -> LlmParts:
+    # litellm is an optional extra (hub[llm]): imported only when models are configured.
+    from connectors.llm.connector import LiteLlmBackend
+
+    backend = LiteLlmBackend(config.models, config.llm)
+    closers.append(backend.aclose)
+    limits = LlmLimits(config.llm.limits, limiter) if config.llm.limits and limiter else None
+    budgets = Budgets(config.llm.budgets, LocalSpendCounter()) if config.llm.budgets else None
+    usage = UsageWriter(hub.database)
+    router = ModelRouter(config.models, config.llm)
+    gateway = LlmGateway(backend, router, limits, budgets, usage, LlmMetrics(hub.metrics))
+    authenticate = hub.authenticator.authenticate
+    return LlmParts(gateway, LlmEndpoints(gateway, authenticate), usage, budgets)
+
+
+async def _seed_budgets(database: Database, budgets: Budgets) -> None:
+    """Count this period's spending already in the usage table, so a restart does not reset budgets."""
+    now = datetime.now(UTC)
+    for rule in budgets.rules:
+        spent = await spent_since(database, rule.per, period_start(rule.period, now))
+        for who, (tokens, cost) in spent.items():
+            await budgets.counter.add(budget_key(rule, who, now), tokens, cost, 0)
 
 
 def build_app(hub: Hub) -> Starlette:
@@ -192,8 +245,12 @@ def build_app(hub: Hub) -> Starlette:
         async with hub.running():
             yield
 
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(hub.metrics), media_type=CONTENT_TYPE_LATEST)
+
     routes: list[Route | Mount] = [
         Route("/health", health),
+        Route("/metrics", metrics),
         Route("/ready", ready),
         Route("/.well-known/oauth-protected-resource", protected_resource),
         Mount("/servers", app=hub.endpoints),
@@ -201,6 +258,8 @@ def build_app(hub: Hub) -> Starlette:
             "/admin", app=AdminApi(AdminContext(hub.database, hub.live, AdminCredentials(hub.config.server), hub.sync))
         ),
     ]
+    if hub.llm is not None:
+        routes.append(Mount("/v1", app=hub.llm.endpoints))
     limits = hub.config.server.limits
     bounds = Middleware(
         RequestLimitsMiddleware,

@@ -23,6 +23,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.config.llm import LlmConfig, ModelGroupConfig, check_llm_references
+
 # A name that is safe in a URL path segment, a log field and a tool-name prefix.
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 # The MCP spec's tool-name rule (2025-11-25): 1-128 chars of A-Z a-z 0-9 _ - . /
@@ -534,6 +536,8 @@ class HubConfig(_Model):
     limits: tuple[LimitConfig, ...] = ()
     audit: AuditConfig = AuditConfig()
     vault: VaultConfig = VaultConfig()
+    models: tuple[ModelGroupConfig, ...] = ()  # LLM model groups (hub/config/llm.py)
+    llm: LlmConfig = LlmConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> HubConfig:
@@ -550,6 +554,7 @@ class HubConfig(_Model):
         _unique("teams", [t.name for t in self.teams])
         _unique("agents", [a.name for a in self.agents])
         _unique("limits", [rule.name for rule in self.limits])
+        check_llm_references(self.models, self.llm)
         upstreams = {u.name for u in self.upstreams}
         for i, vs in enumerate(self.virtual_servers):
             for j, sel in enumerate(vs.include):

@@ -28,8 +28,12 @@ from hub.errors import LimitExceededError
 class RateLimiter(Protocol):
     """Where budgets are kept. Keys are opaque strings made by `Limits`."""
 
-    async def take(self, key: str, per_minute: int) -> float:
-        """Take one request from `key`'s bucket: 0.0 if it had one, else the seconds until it will."""
+    async def take(self, key: str, per_minute: int, amount: float = 1.0) -> float:
+        """Take `amount` from `key`'s bucket: 0.0 if it had that much, else the seconds until it will."""
+        ...
+
+    async def adjust(self, key: str, per_minute: int, amount: float) -> None:
+        """Take `amount` more (or give back a negative amount) after the fact; the bucket may go below zero."""
         ...
 
     async def enter(self, key: str, limit: int) -> bool:
@@ -53,18 +57,25 @@ class LocalRateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._running: dict[str, int] = {}
 
-    async def take(self, key: str, per_minute: int) -> float:
+    async def take(self, key: str, per_minute: int, amount: float = 1.0) -> float:
+        bucket = self._refilled(key, per_minute)
+        if bucket.tokens >= amount:
+            bucket.tokens -= amount
+            return 0.0
+        return (amount - bucket.tokens) / (per_minute / 60.0)
+
+    async def adjust(self, key: str, per_minute: int, amount: float) -> None:
+        bucket = self._refilled(key, per_minute)
+        bucket.tokens = min(float(per_minute), bucket.tokens - amount)
+
+    def _refilled(self, key: str, per_minute: int) -> _Bucket:
         now = self._clock()
-        rate = per_minute / 60.0
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(float(per_minute), now)
-        bucket.tokens = min(float(per_minute), bucket.tokens + (now - bucket.updated) * rate)
+        bucket.tokens = min(float(per_minute), bucket.tokens + (now - bucket.updated) * per_minute / 60.0)
         bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / rate
+        return bucket
 
     async def enter(self, key: str, limit: int) -> bool:
         running = self._running.get(key, 0)

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
+local amount = tonumber(ARGV[3] or '1')
+local adjust = ARGV[4] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -33,7 +35,8 @@ local tokens = tonumber(b[1]) or capacity
 local ts = tonumber(b[2]) or now
 tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate)
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+if adjust then tokens = math.min(capacity, tokens - amount)
+elseif tokens >= amount then tokens = tokens - amount else wait = (amount - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
 return tostring(wait)
@@ -73,9 +76,14 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         await self._redis.aclose()
 
-    async def take(self, key: str, per_minute: int) -> float:
-        wait = await self._shared(self._take, f"hub:bucket:{key}", per_minute / 60.0, per_minute)
-        return float(wait) if wait is not None else await self._local.take(key, per_minute)
+    async def take(self, key: str, per_minute: int, amount: float = 1.0) -> float:
+        wait = await self._shared(self._take, f"hub:bucket:{key}", per_minute / 60.0, per_minute, amount, 0)
+        return float(wait) if wait is not None else await self._local.take(key, per_minute, amount)
+
+    async def adjust(self, key: str, per_minute: int, amount: float) -> None:
+        done = await self._shared(self._take, f"hub:bucket:{key}", per_minute / 60.0, per_minute, amount, 1)
+        if done is None:
+            await self._local.adjust(key, per_minute, amount)
 
     async def enter(self, key: str, limit: int) -> bool:
         admitted = await self._shared(self._enter, f"hub:running:{key}", limit, self._slot_ttl_s)

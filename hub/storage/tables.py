@@ -1,4 +1,5 @@
-"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, its version; the audit log.
+"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, its version;
+the audit log; LLM usage.
 
 Catalog rows hold the validated config model as JSON, so the config model stays the one schema;
 `source` says who owns a row: "config" (seeded from the YAML file) or "admin" (made at run time).
@@ -16,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -149,3 +151,25 @@ class AuditRow(Base):
     response: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+class LlmUsageRow(Base):
+    """One LLM call: who, which model group and deployment, tokens, cost and outcome (for chargebacks)."""
+
+    __tablename__ = "llm_usage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)  # YYYY-MM-DD (UTC), for grouping on any database
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    team: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    api: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(128))
+    model_group: Mapped[str] = mapped_column(String(128))
+    deployment: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32))
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttft_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    experiment: Mapped[str] = mapped_column(String(64))
+    arm: Mapped[str] = mapped_column(String(128))

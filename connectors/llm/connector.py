@@ -1,0 +1,135 @@
+"""The model backend on litellm: its Router picks a deployment, retries, falls back and cools deployments down.
+
+litellm is an optional extra (hub[llm]); this package is the only place that imports it. Its model
+price map is read from the copy inside the package, never fetched: nothing here reaches the network
+except the configured deployments.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm's import reads it
+
+import logging  # litellm must see the variable above at import
+from collections.abc import Mapping
+from typing import Any
+
+import litellm
+from litellm.llms.anthropic.messages.adapters.transformation import AnthropicAdapter
+from litellm.router import Router
+
+from connectors.llm.deployments import Deployment, deployments_by_id, router_settings
+from connectors.llm.errors import provider_failures
+from connectors.llm.streams import AnthropicSseStream, OpenAiSseStream
+from hub.config.llm import LlmConfig, ModelGroupConfig
+from hub.core.llm import Api, LlmCall, LlmResult, LlmStream, Usage
+
+log = logging.getLogger(__name__)
+
+litellm.telemetry = False
+litellm.drop_params = True  # a parameter one provider lacks is dropped for it, not an error
+litellm.suppress_debug_info = True
+
+_HUB_ONLY_KEYS = ("model", "stream", "metadata", "stream_options")
+_ADAPTER = AnthropicAdapter()
+
+
+class LiteLlmBackend:
+    def __init__(self, groups: tuple[ModelGroupConfig, ...], llm: LlmConfig) -> None:
+        self._llm = llm
+        self._deployments = deployments_by_id(groups)
+        self._first_model = {g.name: f"{g.deployments[0].provider}/{g.deployments[0].model}" for g in groups}
+        self._router = Router(**router_settings(groups, llm))
+
+    async def aclose(self) -> None:
+        return None  # litellm's cached HTTP clients close with the process
+
+    async def complete(self, call: LlmCall) -> LlmResult:
+        with provider_failures(call.group, self._llm.cooldown_s):
+            if call.api == "embeddings":
+                response: Any = await self._router.aembedding(**self._kwargs(call, call.body))
+            else:
+                response = await self._router.acompletion(**self._chat_kwargs(call))
+        deployment = _model_id(response, call.group)
+        body: dict[str, Any] = response.model_dump(exclude_none=True)
+        usage = _usage(body)
+        if call.api == "messages":
+            body = dict(_ADAPTER.translate_completion_output_params(response) or {})
+        body["model"] = call.body.get("model", call.group)  # the name the agent asked for
+        return LlmResult(body=body, usage=usage, deployment=deployment, cost=self.cost(deployment, usage))
+
+    async def stream(self, call: LlmCall) -> LlmStream:
+        kwargs = self._chat_kwargs(call)
+        kwargs["stream"] = True
+        kwargs["stream_options"] = {"include_usage": True}
+        with provider_failures(call.group, self._llm.cooldown_s):
+            wrapper: Any = await self._router.acompletion(**kwargs)
+        requested = str(call.body.get("model", call.group))
+        if call.api == "chat":
+            include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
+            return OpenAiSseStream(wrapper, requested, include_usage, self.cost)
+        events = _ADAPTER.translate_completion_output_params_streaming(wrapper, model=requested)
+        return AnthropicSseStream(events, wrapper, self.cost)
+
+    def count_tokens(self, group: str, call_body: Mapping[str, Any], api: Api) -> int:
+        model = self._first_model.get(group, "gpt-4o")
+        try:
+            if api == "embeddings":
+                value = call_body.get("input", "")
+                texts = value if isinstance(value, list) else [value]
+                return sum(litellm.token_counter(model=model, text=str(t)) for t in texts)
+            messages = list(call_body.get("messages") or [])
+            if api == "messages" and isinstance(call_body.get("system"), str):
+                messages = [{"role": "system", "content": call_body["system"]}, *messages]
+            return int(litellm.token_counter(model=model, messages=messages))
+        except Exception:  # an estimate only: a shape the tokenizer does not know counts by characters
+            return len(str(call_body.get("messages") or call_body.get("input") or "")) // 4
+
+    def cost(self, deployment: str, usage: Usage) -> float:
+        found = self._deployments.get(deployment)
+        if found is None:
+            return 0.0
+        return _priced(found, usage)
+
+    def _chat_kwargs(self, call: LlmCall) -> dict[str, Any]:
+        """OpenAI chat parameters; an Anthropic messages request is translated by litellm's adapter."""
+        if call.api != "messages":
+            return self._kwargs(call, call.body)
+        body = {k: v for k, v in call.body.items() if k not in ("stream", "metadata")}
+        translated = _ADAPTER.translate_completion_input_params(body)
+        return self._kwargs(call, dict(translated or {}))
+
+    def _kwargs(self, call: LlmCall, body: Mapping[str, Any]) -> dict[str, Any]:
+        kwargs = {k: v for k, v in body.items() if k not in _HUB_ONLY_KEYS}
+        kwargs["model"] = call.group
+        kwargs["litellm_metadata"] = {"tags": [f"&{t}" for t in call.require_tags]} if call.require_tags else {}
+        return kwargs
+
+
+def _priced(deployment: Deployment, usage: Usage) -> float:
+    config = deployment.config
+    if config.input_price is not None or config.output_price is not None:
+        return usage.prompt_tokens * (config.input_price or 0.0) + usage.completion_tokens * (
+            config.output_price or 0.0
+        )
+    try:
+        prompt, completion = litellm.cost_per_token(
+            model=deployment.litellm_model,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+        )
+    except Exception:  # a model missing from litellm's price map costs nothing we can know
+        return 0.0
+    return float(prompt) + float(completion)
+
+
+def _model_id(response: Any, group: str) -> str:
+    hidden = getattr(response, "_hidden_params", None)
+    model_id = hidden.get("model_id") if isinstance(hidden, dict) else None
+    return str(model_id) if model_id else f"{group}/?"
+
+
+def _usage(body: Mapping[str, Any]) -> Usage:
+    usage = body.get("usage") or {}
+    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))

@@ -1,0 +1,196 @@
+"""The one path every LLM call walks: route → cache → budgets → limits → backend → usage, cost and metrics.
+
+Framework-free: the HTTP edge hands it an authenticated principal and the wire body, and gets
+back a result or a metered stream. Hook points for the response cache: an exact/semantic lookup
+before routing to a provider, a store after a successful non-streaming answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from hub.core.llm import Api, LlmBackend, LlmCall, LlmResult, LlmStream, ResponseCache, Usage
+from hub.core.principal import Principal
+from hub.errors import HubError
+from hub.llm.budgets import Budgets
+from hub.llm.limits import LlmLimits, Reservation
+from hub.llm.routing import ModelRouter, Route
+from hub.llm.usage import UsageRecord, UsageSink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LlmRequest:
+    principal: Principal
+    api: Api
+    body: Mapping[str, Any]
+    tags: tuple[str, ...] = ()
+
+
+class LlmObserver:
+    """What the gateway reports to (metrics); the default reports nowhere."""
+
+    def finished(self, record: UsageRecord) -> None:
+        return None
+
+    def cache_lookup(self, hit: bool) -> None:
+        return None
+
+
+class LlmGateway:
+    def __init__(
+        self,
+        backend: LlmBackend,
+        router: ModelRouter,
+        limits: LlmLimits | None,
+        budgets: Budgets | None,
+        usage: UsageSink,
+        observer: LlmObserver | None = None,
+        cache: ResponseCache | None = None,
+    ) -> None:
+        self._backend = backend
+        self.router = router
+        self._limits = limits
+        self._budgets = budgets
+        self._usage = usage
+        self._observer = observer or LlmObserver()
+        self._cache = cache
+
+    async def complete(self, request: LlmRequest) -> dict[str, Any]:
+        started = time.perf_counter()
+        route, estimate = self._route(request)
+        scope = _cache_scope(request.principal)
+        if self._cache is not None and request.api != "embeddings":
+            cached = await self._cache.lookup(request.body, scope)
+            self._observer.cache_lookup(cached is not None)
+            if cached is not None:
+                self._finish(request, route, "cached", started, Usage(), 0.0, "cache")
+                return cached
+        reservation = await self._admit(request, route, estimate)
+        try:
+            result: LlmResult = await self._backend.complete(self._call(request, route))
+        except BaseException as exc:
+            await self._settle(request, reservation, Usage(), 0.0)
+            self._finish(request, route, _status(exc), started, Usage(), 0.0, "")
+            raise
+        await self._settle(request, reservation, result.usage, result.cost)
+        self._finish(request, route, "ok", started, result.usage, result.cost, result.deployment)
+        if self._cache is not None and request.api != "embeddings":
+            await self._cache.store(request.body, result.body, scope)
+        return result.body
+
+    async def stream(self, request: LlmRequest) -> AsyncIterator[bytes]:
+        """Open the upstream stream (errors raise here, before any byte is sent) and return its metered bytes."""
+        started = time.perf_counter()
+        route, estimate = self._route(request)
+        reservation = await self._admit(request, route, estimate)
+        try:
+            upstream = await self._backend.stream(self._call(request, route))
+        except BaseException as exc:
+            await self._settle(request, reservation, Usage(), 0.0)
+            self._finish(request, route, _status(exc), started, Usage(), 0.0, "")
+            raise
+        return self._metered(request, route, reservation, upstream, started)
+
+    async def _metered(
+        self, request: LlmRequest, route: Route, reservation: Reservation, upstream: LlmStream, started: float
+    ) -> AsyncIterator[bytes]:
+        first: float | None = None
+        status = "cancelled"
+        try:
+            async for piece in upstream:
+                if first is None:
+                    first = time.perf_counter()
+                yield piece
+            status = "ok"
+        except Exception as exc:
+            status = _status(exc)
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):  # a client gone mid-stream still pays for what was made
+                await upstream.aclose()
+                usage = upstream.usage
+                if usage.total == 0:
+                    usage = Usage(reservation.estimate, getattr(upstream, "completion_chunks", 0))
+                cost = upstream.cost or self._backend.cost(upstream.deployment, usage)
+                await self._settle(request, reservation, usage, cost)
+                ttft = None if first is None else (first - started) * 1000
+                self._finish(request, route, status, started, usage, cost, upstream.deployment, ttft)
+
+    def _route(self, request: LlmRequest) -> tuple[Route, int]:
+        counted: dict[str, int] = {}
+
+        def estimate(group: str) -> int:
+            if group not in counted:
+                counted[group] = self._backend.count_tokens(group, request.body, request.api)
+            return counted[group]
+
+        route = self.router.route(request.api, request.body, request.principal.agent, request.tags, estimate)
+        wants_estimate = self._limits is not None and self._limits.counts_tokens
+        return route, (estimate(route.group) if wants_estimate else counted.get(route.group, 0))
+
+    async def _admit(self, request: LlmRequest, route: Route, estimate: int) -> Reservation:
+        if self._budgets is not None:
+            await self._budgets.check(request.principal)
+        if self._limits is None:
+            return Reservation(estimate)
+        return await self._limits.admit(request.principal, route.group, estimate)
+
+    async def _settle(self, request: LlmRequest, reservation: Reservation, usage: Usage, cost: float) -> None:
+        if self._limits is not None:
+            await self._limits.settle(reservation, usage.total)
+        if self._budgets is not None and (usage.total or cost):
+            await self._budgets.spend(request.principal, usage.total, cost)
+
+    def _call(self, request: LlmRequest, route: Route) -> LlmCall:
+        return LlmCall(request.api, route.group, request.body, route.require_tags, request.principal.agent)
+
+    def _finish(
+        self,
+        request: LlmRequest,
+        route: Route,
+        status: str,
+        started: float,
+        usage: Usage,
+        cost: float,
+        deployment: str,
+        ttft_ms: float | None = None,
+    ) -> None:
+        record = UsageRecord(
+            at=datetime.now(UTC),
+            agent=request.principal.agent,
+            team=request.principal.team,
+            api=request.api,
+            model=str(request.body.get("model", "")),
+            group=route.group,
+            deployment=deployment,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost=cost,
+            status=status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=ttft_ms,
+            experiment=route.experiment,
+            arm=route.arm,
+        )
+        self._usage.record(record)
+        self._observer.finished(record)
+
+
+def _cache_scope(principal: Principal) -> str:
+    """Answers are shared within a team (or kept to the agent without one), never across."""
+    return f"team:{principal.team}" if principal.team else f"agent:{principal.agent}"
+
+
+def _status(exc: BaseException) -> str:
+    if isinstance(exc, anyio.get_cancelled_exc_class()):
+        return "cancelled"
+    return "error" if not isinstance(exc, HubError) else type(exc).__name__.removesuffix("Error").lower()

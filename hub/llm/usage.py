@@ -1,0 +1,32 @@
+"""One record per LLM call — who, which model and deployment, tokens, cost, outcome, timings — and where it goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    at: datetime
+    agent: str
+    team: str | None
+    api: str  # chat | messages | embeddings
+    model: str  # the name the agent asked for
+    group: str  # the model group that served it
+    deployment: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    status: str  # ok | error | cancelled | cached
+    latency_ms: float
+    ttft_ms: float | None = None
+    experiment: str = ""
+    arm: str = ""
+
+
+class UsageSink(Protocol):
+    def record(self, record: UsageRecord) -> None:
+        """Accept a record without waiting (it is written in the background)."""
+        ...
