@@ -34,6 +34,7 @@ async def llm_hub(run_hub, make_hub_config, state: FakeState) -> AsyncIterator[A
     async with serve_fakes(state) as base:
         config = make_hub_config(
             agents=agents(),
+            teams=[{"name": "research"}],
             models=[
                 {
                     "name": "chat",

@@ -19,7 +19,16 @@ from hub.storage.tables import Base
 pytestmark = pytest.mark.anyio
 
 TIMEOUT = 30.0
-TABLES = {"upstreams", "virtual_servers", "agents", "agent_keys", "teams", "catalog_version", "audit_records"}
+TABLES = {
+    "upstreams",
+    "virtual_servers",
+    "agents",
+    "agent_keys",
+    "teams",
+    "catalog_version",
+    "audit_records",
+    "llm_usage",
+}
 
 
 async def _tables(db: Database) -> set[str]:
