@@ -42,6 +42,7 @@ from hub.llm.budgets import Budgets, LocalSpendCounter, budget_key, period_start
 from hub.llm.gateway import LlmGateway
 from hub.llm.limits import LlmLimits
 from hub.llm.routing import ModelRouter
+from hub.llm.sampling import sampling_for
 from hub.observability.llm_metrics import LlmMetrics
 from hub.pipeline import Pipeline
 from hub.storage.engine import Database, open_database
@@ -176,6 +177,7 @@ def build_hub(config: HubConfig) -> Hub:
     )
     if config.models:
         hub.llm = _llm(config, hub, limiter, closers)
+        pipeline.sampling = sampling_for(hub.llm.gateway, registry.config)
     registry.subscribe(hub.endpoints.lists_changed)
     live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents), config.teams)
     return hub

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
 from hub.core.catalog import ItemKind, WireItem
-from hub.core.connector import AgentPeer, CallContext, Connector, ProgressFn
+from hub.core.connector import AgentPeer, CallContext, Connector, ProgressFn, Sampler
 from hub.core.principal import Grant, Principal
 from hub.errors import AuditUnavailableError, InvalidParamsError, NotFoundError, UpstreamUnavailableError
 from hub.governance.audit import AuditEntry, Auditor
@@ -56,6 +56,8 @@ class Pipeline:
         self._connectors = connectors
         self._limits = limits
         self._audit = audit if audit is not None and audit.enabled else None
+        # Answers upstreams' sampling for a (principal, virtual server), or None; set by the app (hub/llm/sampling.py).
+        self.sampling: Callable[[Principal, str], Sampler | None] | None = None
 
     def registry_has(self, server: str) -> bool:
         return self._registry.view(server) is not None
@@ -154,6 +156,7 @@ class Pipeline:
             progress=caller.progress,
             peer=caller.peer,
             modern_agent=caller.modern,
+            sampler=self.sampling(caller.principal, caller.server) if self.sampling is not None else None,
         )
         if self._limits is None:
             return await connector.request(method, upstream_params, ctx)

@@ -19,7 +19,7 @@ from mcp.client.session import ClientRequestContext
 from pydantic import BaseModel
 
 from hub.core.connector import CallContext
-from hub.errors import UpstreamRejectedError
+from hub.errors import HubError, UpstreamRejectedError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,14 @@ class InFlightCalls:
         return await self._relay("elicitation/create", params)
 
     async def on_sample(self, context: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
-        return await self._relay("sampling/createMessage", params)
+        ctx = self._sole_call()
+        if ctx is None or ctx.sampler is None:
+            return await self._relay("sampling/createMessage", params)
+        try:  # the virtual server answers sampling through the hub's LLM layer, as the calling agent
+            result = await ctx.sampler(params.model_dump(by_alias=True, mode="json", exclude_none=True))
+        except HubError as exc:
+            return types.ErrorData(code=exc.rpc_code, message=f"sampling/createMessage failed: {exc.message}")
+        return types.CreateMessageResult.model_validate(result)
 
     async def on_roots(self, context: ClientRequestContext) -> Any:
         return await self._relay("roots/list", None)

@@ -409,6 +409,7 @@ class VirtualServerConfig(_Model):
     prefix: Literal["always", "on_collision", "never"] = "on_collision"
     separator: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]{1,4}$")] = "__"
     include: tuple[SelectionConfig, ...] = ()
+    sampling_model: str | None = None  # answer upstreams' sampling requests with this model group (docs/llm.md)
 
     @model_validator(mode="after")
     def _renames_do_not_clash(self) -> VirtualServerConfig:
@@ -555,6 +556,12 @@ class HubConfig(_Model):
         _unique("agents", [a.name for a in self.agents])
         _unique("limits", [rule.name for rule in self.limits])
         check_llm_references(self.models, self.llm)
+        groups = {g.name for g in self.models}
+        for i, vs in enumerate(self.virtual_servers):
+            if vs.sampling_model is not None and vs.sampling_model not in groups:
+                raise ValueError(
+                    f"virtual_servers[{i}].sampling_model: model group {vs.sampling_model!r} is not defined"
+                )
         upstreams = {u.name for u in self.upstreams}
         for i, vs in enumerate(self.virtual_servers):
             for j, sel in enumerate(vs.include):

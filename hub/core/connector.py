@@ -38,6 +38,10 @@ class AgentPeer(Protocol):
         ...
 
 
+Sampler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
+"""Answers an upstream's sampling/createMessage params with a CreateMessageResult, through the hub's LLM layer."""
+
+
 @dataclass(frozen=True, slots=True)
 class CallContext:
     """Everything an outbound call needs to know about the call that caused it."""
@@ -48,6 +52,7 @@ class CallContext:
     progress: ProgressFn | None = None
     peer: AgentPeer | None = None
     modern_agent: bool = False  # the agent speaks 2026-07-28 (no server-to-client requests)
+    sampler: Sampler | None = None  # set when the virtual server answers sampling through the LLM layer
 
 
 @dataclass(frozen=True, slots=True)
