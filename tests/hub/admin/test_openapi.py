@@ -43,6 +43,7 @@ async def test_the_document_describes_every_route_and_resolves(running, admin_cl
         "/agents/{name}/keys/{key_id}/rotate",
         "/audit",
         "/audit/export",
+        "/llm/usage",
     }
     assert set(doc["paths"]["/upstreams/{name}"]) == {"get", "put", "delete"}
     audit_params = {p["name"]: p for p in doc["paths"]["/audit"]["get"]["parameters"]}
