@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import litellm
+from litellm import exceptions as litellm_errors
 from litellm.llms.anthropic.messages.adapters.transformation import AnthropicAdapter
 from litellm.router import Router
 
 from connectors.llm.deployments import Deployment, deployments_by_id, router_settings
+from connectors.llm.direct import OPENAI_WIRE, DirectClient, DirectStream, provider_model, renaming
 from connectors.llm.errors import provider_failures
 from connectors.llm.streams import AnthropicSseStream, OpenAiSseStream
 from hub.config.llm import LlmConfig, ModelGroupConfig
@@ -41,11 +43,17 @@ class LiteLlmBackend:
         self._deployments = deployments_by_id(groups)
         self._first_model = {g.name: f"{g.deployments[0].provider}/{g.deployments[0].model}" for g in groups}
         self._router = Router(**router_settings(groups, llm))
+        self._direct = DirectClient()
+        self._same_wire = {g.name for g in groups if all(d.provider in OPENAI_WIRE for d in g.deployments)}
 
     async def aclose(self) -> None:
-        return None  # litellm's cached HTTP clients close with the process
+        await self._direct.aclose()  # litellm's own cached HTTP clients close with the process
 
     async def complete(self, call: LlmCall) -> LlmResult:
+        if call.api == "chat" and call.group in self._same_wire:
+            direct = await self._complete_direct(call)
+            if direct is not None:
+                return direct
         with provider_failures(call.group, self._llm.cooldown_s):
             if call.api == "embeddings":
                 response: Any = await self._router.aembedding(**self._kwargs(call, call.body))
@@ -60,6 +68,10 @@ class LiteLlmBackend:
         return LlmResult(body=body, usage=usage, deployment=deployment, cost=self.cost(deployment, usage))
 
     async def stream(self, call: LlmCall) -> LlmStream:
+        if call.api == "chat" and call.group in self._same_wire:
+            direct = await self._stream_direct(call)
+            if direct is not None:
+                return direct
         kwargs = self._chat_kwargs(call)
         kwargs["stream"] = True
         kwargs["stream_options"] = {"include_usage": True}
@@ -71,6 +83,72 @@ class LiteLlmBackend:
             return OpenAiSseStream(wrapper, requested, include_usage, self.cost)
         events = _ADAPTER.translate_completion_output_params_streaming(wrapper, model=requested)
         return AnthropicSseStream(events, wrapper, self.cost)
+
+    async def _complete_direct(self, call: LlmCall) -> LlmResult | None:
+        """The call on the direct path (connectors/llm/direct.py), or None to make it through litellm."""
+        deployment = await self._pick(call)
+        if deployment is None:
+            return None
+        response = await self._direct.post(deployment, self._direct_body(call, deployment), self._timeout(deployment))
+        if isinstance(response, int):
+            self._failed(deployment, response)
+            return None
+        async with response:
+            body = await response.json()
+        body["model"] = call.body.get("model", call.group)
+        usage = _usage(body)
+        deployment_id = str(deployment["model_info"]["id"])
+        return LlmResult(body=body, usage=usage, deployment=deployment_id, cost=self.cost(deployment_id, usage))
+
+    async def _stream_direct(self, call: LlmCall) -> DirectStream | None:
+        deployment = await self._pick(call)
+        if deployment is None:
+            return None
+        body = self._direct_body(call, deployment)
+        body["stream_options"] = {"include_usage": True}
+        response = await self._direct.post(deployment, body, self._timeout(deployment))
+        if isinstance(response, int):
+            self._failed(deployment, response)
+            return None
+        include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
+        rename = renaming(provider_model(deployment), str(call.body.get("model", call.group)))
+        stream = DirectStream(response, str(deployment["model_info"]["id"]), rename, include_usage)
+        stream.pricer = self.cost
+        return stream
+
+    async def _pick(self, call: LlmCall) -> dict[str, Any] | None:
+        """litellm's choice of deployment (weights, tags, windows, cooldowns), without calling it."""
+        tags = {"litellm_metadata": {"tags": [f"&{t}" for t in call.require_tags]}} if call.require_tags else {}
+        try:
+            picked: Any = await self._router.select(call.group, tags, messages=call.body.get("messages"))
+        except Exception:  # none available now: the litellm path tries, falls back and says why
+            return None
+        return dict(picked) if isinstance(picked, Mapping) and picked.get("model_info") else None
+
+    def _direct_body(self, call: LlmCall, deployment: Mapping[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in call.body.items() if k != "metadata"}
+        body["model"] = provider_model(deployment)
+        return body
+
+    def _timeout(self, deployment: Mapping[str, Any]) -> float:
+        return float(deployment["litellm_params"].get("timeout") or 60.0)
+
+    def _failed(self, deployment: Mapping[str, Any], status: int) -> None:
+        """Count the failure against the deployment, so litellm cools it down as if it had made the call."""
+        model = str(deployment["litellm_params"]["model"])
+        error: Exception
+        if status == 429:
+            error = litellm_errors.RateLimitError("rate limited", llm_provider="openai", model=model)
+        elif status == 408:
+            error = litellm_errors.Timeout("timed out", model=model, llm_provider="openai")
+        elif status == 0:
+            error = litellm_errors.APIConnectionError("unreachable", llm_provider="openai", model=model)
+        else:
+            error = litellm_errors.InternalServerError(f"status {status}", llm_provider="openai", model=model)
+        try:
+            self._router.health().record_failure(str(deployment["model_info"]["id"]), error, status or 500)
+        except Exception:  # bookkeeping only: the litellm path still handles the call
+            log.debug("llm.direct_failure_unrecorded", exc_info=True)
 
     def count_tokens(self, group: str, call_body: Mapping[str, Any], api: Api) -> int:
         model = self._first_model.get(group, "gpt-4o")

@@ -268,11 +268,12 @@ async def test_a_failing_deployment_falls_back_and_cools_down(llm_hub: Any, fres
 
 
 async def test_a_rate_limited_group_falls_back_to_another_group(llm_hub: Any, fresh: FakeState) -> None:
-    fresh.faults.append(Fault(status=429, model="fake-lonely", retry_after_s=7, times=1))
+    fresh.faults.append(Fault(status=429, model="fake-lonely", retry_after_s=7, times=2))
     with anyio.fail_after(30):
         reply = await oai(llm_hub).chat.completions.create(model="lonely", messages=[{"role": "user", "content": "y"}])
     assert reply.choices[0].message.content == "echo: y"
-    assert fresh.models_called() == ["fake-lonely", "llama-small"]
+    # the direct attempt, litellm's own attempt on the same deployment, then the fallback group
+    assert fresh.models_called() == ["fake-lonely", "fake-lonely", "llama-small"]
 
 
 async def test_provider_rate_limit_without_fallback_is_a_429_with_retry_after(llm_hub: Any, fresh: FakeState) -> None:
