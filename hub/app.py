@@ -38,7 +38,7 @@ from hub.governance.audit.auditor import default_journal_dir
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
 from hub.governance.vault.http_auth import http_auth
 from hub.live import LiveCatalog
-from hub.llm.budgets import Budgets, LocalSpendCounter, budget_key, period_start
+from hub.llm.budgets import Budgets, LocalSpendCounter, SpendCounter, budget_key, period_start
 from hub.llm.gateway import LlmGateway
 from hub.llm.limits import LlmLimits
 from hub.llm.routing import ModelRouter
@@ -204,7 +204,7 @@ def _llm(
     backend = LiteLlmBackend(config.models, config.llm)
     closers.append(backend.aclose)
     limits = LlmLimits(config.llm.limits, limiter) if config.llm.limits and limiter else None
-    budgets = Budgets(config.llm.budgets, LocalSpendCounter()) if config.llm.budgets else None
+    budgets = Budgets(config.llm.budgets, _spend_counter(config, closers)) if config.llm.budgets else None
     usage = UsageWriter(hub.database)
     router = ModelRouter(config.models, config.llm)
     gateway = LlmGateway(backend, router, limits, budgets, usage, LlmMetrics(hub.metrics))
@@ -212,8 +212,24 @@ def _llm(
     return LlmParts(gateway, LlmEndpoints(gateway, authenticate), usage, budgets)
 
 
+def _spend_counter(config: HubConfig, closers: list[Callable[[], Awaitable[None]]]) -> SpendCounter:
+    if config.storage.redis_url is None:
+        return LocalSpendCounter()
+    # Redis is an optional extra (hub[redis]): imported only when a Redis URL is configured.
+    from hub.llm.redis_budgets import RedisSpendCounter
+
+    shared = RedisSpendCounter(config.storage.redis_url, LocalSpendCounter())
+    closers.append(shared.aclose)
+    return shared
+
+
 async def _seed_budgets(database: Database, budgets: Budgets) -> None:
-    """Count this period's spending already in the usage table, so a restart does not reset budgets."""
+    """Count this period's spending already in the usage table, so a restart does not reset budgets.
+
+    Only for in-process counters: Redis keeps its counts across restarts, and every replica would add them again.
+    """
+    if not isinstance(budgets.counter, LocalSpendCounter):
+        return
     now = datetime.now(UTC)
     for rule in budgets.rules:
         spent = await spent_since(database, rule.per, period_start(rule.period, now))

@@ -37,9 +37,7 @@ class UsageWriter:
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._send: MemoryObjectSendStream[UsageRecord]
-        self._receive: MemoryObjectReceiveStream[UsageRecord]
-        self._send, self._receive = anyio.create_memory_object_stream[UsageRecord](QUEUE)
+        self._send: MemoryObjectSendStream[UsageRecord] | None = None  # while run() runs
         self._dropped = 0
         self.written = 0
         self._idle = anyio.Event()
@@ -47,6 +45,8 @@ class UsageWriter:
 
     def record(self, record: UsageRecord) -> None:
         try:
+            if self._send is None:
+                raise anyio.WouldBlock  # not running: nowhere to write it
             self._send.send_nowait(record)
             self._idle = anyio.Event() if self._idle.is_set() else self._idle
         except anyio.WouldBlock:
@@ -59,28 +59,35 @@ class UsageWriter:
         await self._idle.wait()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        send, receive = anyio.create_memory_object_stream[UsageRecord](QUEUE)
+        self._send = send
         task_status.started()
-        try:
-            while True:
-                batch = [await self._receive.receive()]
-                while len(batch) < BATCH:
-                    try:
-                        batch.append(self._receive.receive_nowait())
-                    except anyio.WouldBlock:
-                        break
-                await self._write(batch)
-                if self._receive.statistics().current_buffer_used == 0:
+        with send, receive:
+            try:
+                await self._drain(receive)
+            finally:
+                self._send = None
+                with anyio.move_on_after(5, shield=True):  # what is queued at shutdown is still written
+                    rest = []
+                    while True:
+                        try:
+                            rest.append(receive.receive_nowait())
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
+                    if rest:
+                        await self._write(rest)
                     self._idle.set()
-        finally:
-            with anyio.move_on_after(5, shield=True):  # what is queued at shutdown is still written
-                rest = []
-                while True:
-                    try:
-                        rest.append(self._receive.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                if rest:
-                    await self._write(rest)
+
+    async def _drain(self, receive: MemoryObjectReceiveStream[UsageRecord]) -> None:
+        while True:
+            batch = [await receive.receive()]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(receive.receive_nowait())
+                except anyio.WouldBlock:
+                    break
+            await self._write(batch)
+            if receive.statistics().current_buffer_used == 0:
                 self._idle.set()
 
     async def _write(self, batch: Sequence[UsageRecord]) -> None:

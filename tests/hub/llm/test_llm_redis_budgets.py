@@ -1,0 +1,63 @@
+"""LLM budgets in Redis: spending on one replica counts against the budget on another."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hub.config.llm import LlmBudgetConfig
+from hub.core.principal import Principal
+from hub.errors import LimitExceededError
+from hub.llm.budgets import Budgets, LocalSpendCounter
+from hub.llm.redis_budgets import RedisSpendCounter
+
+pytestmark = pytest.mark.anyio
+
+MACHINE_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def counters() -> AsyncIterator[tuple[RedisSpendCounter, RedisSpendCounter]]:
+    client = aioredis.Redis.from_url(MACHINE_REDIS, socket_timeout=1)
+    try:
+        await client.ping()
+    except (OSError, RedisError) as exc:
+        if os.environ.get("HUB_REQUIRE_SERVICES"):
+            pytest.fail(f"Redis at {MACHINE_REDIS} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
+        pytest.skip(f"no Redis at {MACHINE_REDIS}")
+    finally:
+        await client.aclose()
+    a, b = RedisSpendCounter(MACHINE_REDIS, LocalSpendCounter()), RedisSpendCounter(MACHINE_REDIS, LocalSpendCounter())
+    try:
+        yield a, b
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_spending_on_one_replica_counts_on_the_other(
+    counters: tuple[RedisSpendCounter, RedisSpendCounter],
+) -> None:
+    agent = Principal(f"agent-{uuid.uuid4().hex[:8]}", None, {})  # fresh keys per test
+    rule = LlmBudgetConfig(name="daily", period="day", max_cost=1.0, max_tokens=10_000)
+    one, two = Budgets((rule,), counters[0]), Budgets((rule,), counters[1])
+    await one.spend(agent, 500, 0.6)
+    await two.check(agent)  # 0.6 of 1.0: still open
+    await two.spend(agent, 500, 0.5)
+    with pytest.raises(LimitExceededError, match=r"budget 'daily' is used up for this day \(1.1000 of 1 spent\)"):
+        await one.check(agent)
+    assert await counters[0].get(one.keys(agent)[0][1]) == (1000, pytest.approx(1.1))
+
+
+async def test_an_unreachable_redis_counts_locally() -> None:
+    counter = RedisSpendCounter("redis://127.0.0.1:1/0", LocalSpendCounter())  # nothing listens on port 1
+    try:
+        await counter.add("k", 10, 0.5, 60)
+        assert await counter.get("k") == (10, 0.5)
+    finally:
+        await counter.aclose()
