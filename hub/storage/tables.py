@@ -151,6 +151,8 @@ class AuditRow(Base):
     response: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
 class LlmUsageRow(Base):
     """One LLM call: who, which model group and deployment, tokens, cost and outcome (for chargebacks)."""
 
