@@ -6,7 +6,7 @@ The only module that names concrete connectors and wires everything together.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,12 +33,20 @@ from hub.auth.jwt_tokens import JwtVerifier
 from hub.catalog_sync import CatalogSync
 from hub.config.model import HubConfig, RestUpstreamConfig, SqlUpstreamConfig, StdioUpstreamConfig, UpstreamConfig
 from hub.core.connector import Connector
+from hub.core.llm import LlmBackend, LlmCall
 from hub.governance.audit import Auditor
 from hub.governance.audit.auditor import default_journal_dir
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
 from hub.governance.vault.http_auth import http_auth
 from hub.live import LiveCatalog
 from hub.llm.budgets import Budgets, LocalSpendCounter, SpendCounter, budget_key, period_start
+from hub.llm.cache.backend import CacheBackend
+from hub.llm.cache.cache import LlmCache
+from hub.llm.cache.embedder import DeploymentEmbedder, EmbedCall, Embedder
+from hub.llm.cache.local_embedder import LocalEmbedder
+from hub.llm.cache.memory import MemoryBackend
+from hub.llm.cache.metrics import CacheCollector
+from hub.llm.cache.wire import WireCache
 from hub.llm.gateway import LlmGateway
 from hub.llm.limits import LlmLimits
 from hub.llm.routing import ModelRouter
@@ -207,7 +215,8 @@ def _llm(
     budgets = Budgets(config.llm.budgets, _spend_counter(config, closers)) if config.llm.budgets else None
     usage = UsageWriter(hub.database)
     router = ModelRouter(config.models, config.llm)
-    gateway = LlmGateway(backend, router, limits, budgets, usage, LlmMetrics(hub.metrics))
+    cache = _llm_cache(config, backend, hub.metrics, closers)
+    gateway = LlmGateway(backend, router, limits, budgets, usage, LlmMetrics(hub.metrics), cache)
     authenticate = hub.authenticator.authenticate
     return LlmParts(gateway, LlmEndpoints(gateway, authenticate), usage, budgets)
 
@@ -221,6 +230,40 @@ def _spend_counter(config: HubConfig, closers: list[Callable[[], Awaitable[None]
     shared = RedisSpendCounter(config.storage.redis_url, LocalSpendCounter())
     closers.append(shared.aclose)
     return shared
+
+
+def _llm_cache(
+    config: HubConfig, backend: LlmBackend, metrics: CollectorRegistry, closers: list[Callable[[], Awaitable[None]]]
+) -> WireCache | None:
+    """The response cache `llm.cache` describes: in this process, or in Redis for every replica."""
+    settings = config.llm.cache
+    if settings is None or not settings.enabled:
+        return None
+    store: CacheBackend = MemoryBackend(settings.max_entries, settings.max_partition_entries)
+    if settings.backend == "redis":
+        # Redis is an optional extra (hub[redis]): imported only when the cache is shared through it.
+        from hub.llm.cache.redis import RedisBackend
+
+        assert config.storage.redis_url is not None  # the config model requires it for this backend
+        store = RedisBackend(config.storage.redis_url, settings.redis_prefix, settings.max_partition_entries)
+    embedder: Embedder = LocalEmbedder()
+    if settings.embedder != "local":
+        embedder = DeploymentEmbedder(settings.embedder, _embeddings_of(backend, settings.embedder))
+    cache = LlmCache(settings, store, embedder)
+    closers.append(cache.aclose)
+    metrics.register(CacheCollector(cache.stats))
+    return WireCache(cache)
+
+
+def _embeddings_of(backend: LlmBackend, group: str) -> EmbedCall:
+    """Texts to vectors through the LLM layer's own backend, from the model group named `group`."""
+
+    async def embed(texts: Sequence[str]) -> list[list[float]]:
+        result = await backend.complete(LlmCall("embeddings", group, {"model": group, "input": list(texts)}))
+        rows = sorted(result.body["data"], key=lambda row: int(row["index"]))
+        return [[float(x) for x in row["embedding"]] for row in rows]
+
+    return embed
 
 
 async def _seed_budgets(database: Database, budgets: Budgets) -> None:

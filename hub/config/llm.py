@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from hub.config.llm_cache import LlmCacheConfig
+
 # A model group name as agents send it: letters, digits and _ . - : / (e.g. "chat", "gpt-4o", "team/fast").
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")]
 Capability = Literal["tools", "vision", "json", "embeddings"]
@@ -137,6 +139,7 @@ class LlmConfig(_Model):
     budgets: tuple[LlmBudgetConfig, ...] = ()
     rules: tuple[RouteRuleConfig, ...] = ()
     experiments: tuple[ExperimentConfig, ...] = ()
+    cache: LlmCacheConfig | None = None  # the response cache (docs/llm-cache.md); None: no cache
 
 
 def check_llm_references(models: tuple[ModelGroupConfig, ...], llm: LlmConfig) -> None:
@@ -157,3 +160,5 @@ def check_llm_references(models: tuple[ModelGroupConfig, ...], llm: LlmConfig) -
         for j, arm in enumerate(experiment.arms):
             if arm.group not in known:
                 raise ValueError(f"llm.experiments[{i}].arms[{j}].group: model group {arm.group!r} is not defined")
+    if llm.cache is not None and llm.cache.embedder != "local" and llm.cache.embedder not in known:
+        raise ValueError(f"llm.cache.embedder: model group {llm.cache.embedder!r} is not defined (or say 'local')")

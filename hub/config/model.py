@@ -556,6 +556,8 @@ class HubConfig(_Model):
         _unique("agents", [a.name for a in self.agents])
         _unique("limits", [rule.name for rule in self.limits])
         check_llm_references(self.models, self.llm)
+        if self.llm.cache is not None and self.llm.cache.backend == "redis" and self.storage.redis_url is None:
+            raise ValueError("llm.cache.backend: 'redis' needs storage.redis_url")
         groups = {g.name for g in self.models}
         for i, vs in enumerate(self.virtual_servers):
             if vs.sampling_model is not None and vs.sampling_model not in groups:

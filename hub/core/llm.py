@@ -80,12 +80,25 @@ class LlmBackend(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class CacheQuery:
+    """What the response cache is asked with: the wire body (its `model` the group that answers), whose
+    request it is, and whether the caller marked it sensitive (then nothing is looked up or kept)."""
+
+    api: Api
+    body: Mapping[str, Any]
+    agent: str
+    team: str | None = None
+    sensitive: bool = False
+
+
 class ResponseCache(Protocol):
     """Answers reused across identical (or, semantically, similar) requests within a scope.
 
-    The LLM layer asks before routing and stores after a successful non-streaming answer.
+    The LLM layer asks before calling a model and stores after a successful non-streaming answer;
+    a streaming request may be answered from the cache too (the cache decides, by its settings).
     """
 
-    async def lookup(self, request: Mapping[str, Any], scope: str) -> dict[str, Any] | None: ...
+    async def lookup(self, query: CacheQuery) -> dict[str, Any] | None: ...
 
-    async def store(self, request: Mapping[str, Any], response: Mapping[str, Any], scope: str) -> None: ...
+    async def store(self, query: CacheQuery, response: Mapping[str, Any]) -> None: ...

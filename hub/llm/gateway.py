@@ -16,10 +16,11 @@ from typing import Any
 
 import anyio
 
-from hub.core.llm import Api, LlmBackend, LlmCall, LlmResult, LlmStream, ResponseCache, Usage
+from hub.core.llm import Api, CacheQuery, LlmBackend, LlmCall, LlmResult, LlmStream, ResponseCache, Usage
 from hub.core.principal import Principal
 from hub.errors import HubError
 from hub.llm.budgets import Budgets
+from hub.llm.cache.replay import replay_events
 from hub.llm.limits import LlmLimits, Reservation
 from hub.llm.routing import ModelRouter, Route
 from hub.llm.usage import UsageRecord, UsageSink
@@ -33,15 +34,13 @@ class LlmRequest:
     api: Api
     body: Mapping[str, Any]
     tags: tuple[str, ...] = ()
+    sensitive: bool = False  # never answered from, nor kept in, the response cache
 
 
 class LlmObserver:
     """What the gateway reports to (metrics); the default reports nowhere."""
 
     def finished(self, record: UsageRecord) -> None:
-        return None
-
-    def cache_lookup(self, hit: bool) -> None:
         return None
 
 
@@ -67,13 +66,11 @@ class LlmGateway:
     async def complete(self, request: LlmRequest) -> dict[str, Any]:
         started = time.perf_counter()
         route, estimate = self._route(request)
-        scope = _cache_scope(request.principal)
-        if self._cache is not None and request.api != "embeddings":
-            cached = await self._cache.lookup(request.body, scope)
-            self._observer.cache_lookup(cached is not None)
-            if cached is not None:
-                self._finish(request, route, "cached", started, Usage(), 0.0, "cache")
-                return cached
+        query = self._cache_query(request, route)
+        cached = await self._cache.lookup(query) if self._cache is not None and query is not None else None
+        if cached is not None:
+            self._finish(request, route, "cached", started, Usage(), 0.0, "cache")
+            return cached
         reservation = await self._admit(request, route, estimate)
         try:
             result: LlmResult = await self._backend.complete(self._call(request, route))
@@ -83,14 +80,19 @@ class LlmGateway:
             raise
         await self._settle(request, reservation, result.usage, result.cost)
         self._finish(request, route, "ok", started, result.usage, result.cost, result.deployment)
-        if self._cache is not None and request.api != "embeddings":
-            await self._cache.store(request.body, result.body, scope)
+        if self._cache is not None and query is not None:
+            await self._cache.store(query, result.body)
         return result.body
 
     async def stream(self, request: LlmRequest) -> AsyncIterator[bytes]:
         """Open the upstream stream (errors raise here, before any byte is sent) and return its metered bytes."""
         started = time.perf_counter()
         route, estimate = self._route(request)
+        query = self._cache_query(request, route)
+        cached = await self._cache.lookup(query) if self._cache is not None and query is not None else None
+        if cached is not None and request.api != "embeddings":
+            self._finish(request, route, "cached", started, Usage(), 0.0, "cache")
+            return _replayed(replay_events(request.api, cached))
         reservation = await self._admit(request, route, estimate)
         try:
             upstream = await self._backend.stream(self._call(request, route))
@@ -99,6 +101,13 @@ class LlmGateway:
             self._finish(request, route, _status(exc), started, Usage(), 0.0, "")
             raise
         return self._metered(request, route, reservation, upstream, started)
+
+    def _cache_query(self, request: LlmRequest, route: Route) -> CacheQuery | None:
+        """The cache's question, keyed by the model group that answers (rules and experiments included)."""
+        if self._cache is None or request.api == "embeddings":
+            return None
+        body = {**request.body, "model": route.group}
+        return CacheQuery(request.api, body, request.principal.agent, request.principal.team, request.sensitive)
 
     async def _metered(
         self, request: LlmRequest, route: Route, reservation: Reservation, upstream: LlmStream, started: float
@@ -185,9 +194,9 @@ class LlmGateway:
         self._observer.finished(record)
 
 
-def _cache_scope(principal: Principal) -> str:
-    """Answers are shared within a team (or kept to the agent without one), never across."""
-    return f"team:{principal.team}" if principal.team else f"agent:{principal.agent}"
+async def _replayed(events: list[bytes]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield event
 
 
 def _status(exc: BaseException) -> str:

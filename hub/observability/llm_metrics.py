@@ -1,8 +1,9 @@
 """Prometheus metrics of the LLM layer: requests, tokens, cost, latency, time to first token, cache hits.
 
 Tokens per minute is `rate(hub_llm_tokens_total[1m]) * 60`; error rate is the share of
-`hub_llm_requests_total` with status other than ok/cached; cache hit ratio is
-`hub_llm_cache_lookups_total{result="hit"}` over all lookups. Each hub owns its registry.
+`hub_llm_requests_total` with status other than ok/cached; the response cache reports its own
+counters (`hub_llm_cache_lookups_total{result}`, `hub_llm_cache_hit_ratio`: hub/llm/cache/metrics.py).
+Each hub owns its registry.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ class LlmMetrics(LlmObserver):
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
-        self.cache = Counter("hub_llm_cache_lookups", "Response cache lookups", ["result"], registry=registry)
 
     def finished(self, record: UsageRecord) -> None:
         self.requests.labels(record.agent, record.group, record.arm, record.status).inc()
@@ -51,6 +51,3 @@ class LlmMetrics(LlmObserver):
         self.latency.labels(record.group, record.arm).observe(record.latency_ms / 1000)
         if record.ttft_ms is not None:
             self.ttft.labels(record.group, record.arm).observe(record.ttft_ms / 1000)
-
-    def cache_lookup(self, hit: bool) -> None:
-        self.cache.labels("hit" if hit else "miss").inc()

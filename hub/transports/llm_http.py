@@ -59,7 +59,7 @@ class LlmEndpoints:
             if request.method != "POST":
                 raise MethodNotAllowedError(f"use POST on /v1{path}", allow="POST")
             body = parse_body(await request.body(), api)
-            call = LlmRequest(principal, api, body, request_tags(request.headers, body))
+            call = LlmRequest(principal, api, body, request_tags(request.headers, body), _sensitive(request.headers))
             if body.get("stream") and api != "embeddings":
                 chunks = await self._gateway.stream(call)
                 await _send_stream(chunks, api, receive, send)
@@ -74,6 +74,11 @@ class LlmEndpoints:
             {"id": name, "object": "model", "created": 0, "owned_by": "hub"} for name in self._gateway.router.names()
         ]
         return JSONResponse({"object": "list", "data": data})
+
+
+def _sensitive(headers: Mapping[str, str]) -> bool:
+    """`X-Hub-Sensitive: true` keeps the request and its answer out of the response cache."""
+    return headers.get("x-hub-sensitive", "").strip().lower() in ("1", "true", "yes")
 
 
 def _credentials(request: Request) -> Mapping[str, str]:
