@@ -33,6 +33,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench rest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench governance
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache data .cache

@@ -5,6 +5,7 @@
     python -m bench profile --seconds 10     # py-spy on the hub under concurrency-16 load
     python -m bench rest --levels 1,16       # the REST connector versus calling the REST service directly
     python -m bench llm                      # the LLM layer vs the fake provider and LiteLLM's proxy
+    python -m bench governance               # what auth, limits and audit add per call (bench/governance.py)
 
 Three processes: the echo upstream (`bench.upstream`), the hub (`hub serve`, one per protocol era,
 speaking that same era to the upstream, so both paths reach it the same way) and the load
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import llm, processes, profile, report, rest
+from bench import governance, llm, processes, profile, report, rest
 
 MODES = ("2026-07-28", "legacy")
 
@@ -54,6 +55,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     if (sys.argv[1:] if argv is None else argv)[:1] == ["llm"]:  # the LLM layer's bench (bench/llm.py)
         return llm.main((sys.argv[1:] if argv is None else argv)[1:])
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["governance"]:  # auth + limits + audit overhead
+        return governance.main((sys.argv[1:] if argv is None else argv)[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("command", nargs="?", choices=tuple(COMMANDS), default="run")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: 2026-07-28, legacy")
