@@ -56,6 +56,7 @@ from hub.pipeline import Pipeline
 from hub.storage.engine import Database, open_database
 from hub.storage.llm_usage import UsageWriter, spent_since
 from hub.storage.migrate import upgrade
+from hub.storage.repositories import Snapshot
 from hub.storage.seed import seed
 from hub.transports.http_limits import RequestLimitsMiddleware
 from hub.transports.llm_http import LlmEndpoints
@@ -152,9 +153,9 @@ def build_hub(config: HubConfig) -> Hub:
     closers: list[Callable[[], Awaitable[None]]] = []
     database = open_database(config)
     audit = Auditor(config.audit, database, default_journal_dir(config.audit, config.storage.url))
-    limiter = _limiter(config, closers) if config.limits or config.llm.limits else None
-    pipeline_limits = Limits(config.limits, limiter) if config.limits and limiter else None
-    pipeline = Pipeline(registry, upstreams, pipeline_limits, audit)
+    limiter = _limiter(config, closers)
+    limits = Limits(config.limits, limiter)  # rules change at run time (catalog, /admin/limits)
+    pipeline = Pipeline(registry, upstreams, limits, audit)
     jwt = None
     if config.oauth is not None:
         audience = config.oauth.audience or config.server.public_url
@@ -165,7 +166,7 @@ def build_hub(config: HubConfig) -> Hub:
     authenticator = Authenticator(
         keys, agents, jwt, oauth.agent_claim if oauth else "sub", oauth.team_claim if oauth else None
     )
-    live = LiveCatalog(upstreams, registry, agents, keys, make_connector)
+    live = LiveCatalog(upstreams, registry, agents, keys, make_connector, limits)
     hub = Hub(
         config=config,
         keys=keys,
@@ -187,7 +188,16 @@ def build_hub(config: HubConfig) -> Hub:
         hub.llm = _llm(config, hub, limiter, closers)
         pipeline.sampling = sampling_for(hub.llm.gateway, registry.config)
     registry.subscribe(hub.endpoints.lists_changed)
-    live.load(config.upstreams, config.virtual_servers, config.agents, keys_from_config(config.agents), config.teams)
+    live.load(
+        Snapshot(
+            config.upstreams,
+            config.virtual_servers,
+            config.agents,
+            tuple(keys_from_config(config.agents)),
+            config.teams,
+            config.limits,
+        )
+    )
     return hub
 
 

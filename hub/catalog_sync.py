@@ -2,7 +2,7 @@
 
 Every catalog write (admin API, seeding) bumps the catalog version in its own transaction. Each
 hub polls that version every `storage.sync_interval_s` (one single-row read) and, when it moved,
-reloads the whole snapshot (upstreams, virtual servers, teams, agents, keys) and applies it. So a
+reloads the whole snapshot (upstreams, virtual servers, teams, agents, keys, limits) and applies it. So a
 key revoked on one replica is refused by every other within one interval plus one reload.
 
 Reloads and this replica's own admin writes hold the same lock, so they apply in the order they
@@ -71,7 +71,7 @@ class CatalogSync:
         async with self._database.transaction() as session:
             version = await read_version(session)  # first: the snapshot is at least this new
             snapshot = await load_snapshot(session)
-        self._live.load(snapshot.upstreams, snapshot.virtual_servers, snapshot.agents, snapshot.keys, snapshot.teams)
+        self._live.load(snapshot)
         if version != self._applied:
             log.info("catalog.reloaded", extra={"version": version})
         self._applied = version

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from hub.admin import agents, audit, keys, llm_usage, teams, upstreams, virtual_servers
+from hub.admin import agents, audit, keys, limits, llm_usage, teams, upstreams, virtual_servers
 from hub.admin.context import AdminContext
 from hub.admin.http import Handler, Operation
 from hub.admin.openapi import openapi_document
@@ -34,6 +34,7 @@ class AdminApi:
             *keys.operations(ctx),
             *audit.operations(ctx),
             *llm_usage.operations(ctx),
+            *limits.operations(ctx),
         ]
         self.document = openapi_document(operations, VERSION)
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeFloat, field_serializer
 
 from hub.config.dump import to_data
-from hub.config.model import AgentConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
+from hub.config.model import AgentConfig, LimitConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
 from hub.core.connector import UpstreamState
 
 Source = Literal["config", "admin"]
@@ -73,6 +73,10 @@ class TeamOut(_ItemOut):
     @field_serializer("config")
     def _masked(self, config: TeamConfig) -> dict[str, Any]:
         return to_data(config, secrets="mask")
+
+
+class LimitOut(_ItemOut):
+    config: LimitConfig
 
 
 class KeyOut(_Out):

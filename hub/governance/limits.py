@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Protocol
@@ -92,14 +92,24 @@ class LocalRateLimiter:
             self._running.pop(key, None)
 
 
+_NO_RULES: AbstractAsyncContextManager[None] = nullcontext()
+
+
 class Limits:
     def __init__(self, rules: tuple[LimitConfig, ...], limiter: RateLimiter) -> None:
         self._rules = rules
         self._limiter = limiter
 
-    @asynccontextmanager
-    async def admit(self, principal: Principal, server: str, tool: str) -> AsyncIterator[None]:
+    def replace(self, rules: tuple[LimitConfig, ...]) -> None:
+        """Enforce these rules from the next call on (the admin API changes them at run time)."""
+        self._rules = rules
+
+    def admit(self, principal: Principal, server: str, tool: str) -> AbstractAsyncContextManager[None]:
         """Hold the call's place in every matching rule for as long as the block runs."""
+        return self._admit(principal, server, tool) if self._rules else _NO_RULES
+
+    @asynccontextmanager
+    async def _admit(self, principal: Principal, server: str, tool: str) -> AsyncIterator[None]:
         entered: list[str] = []
         try:
             for rule in self._rules:

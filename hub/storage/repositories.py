@@ -18,11 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.api_keys import StoredKey
 from hub.config.dump import secrets_of, to_data
-from hub.config.model import AgentConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
+from hub.config.model import AgentConfig, LimitConfig, TeamConfig, UpstreamConfig, VirtualServerConfig
 from hub.errors import ConfigError
 from hub.governance.vault.cipher import Vault
 from hub.governance.vault.sealed import seal, sealed_count, unseal
-from hub.storage.tables import AgentKeyRow, AgentRow, CatalogRow, TeamRow, UpstreamRow, VirtualServerRow, utcnow
+from hub.storage.tables import (
+    AgentKeyRow,
+    AgentRow,
+    CatalogRow,
+    LimitRow,
+    TeamRow,
+    UpstreamRow,
+    VirtualServerRow,
+    utcnow,
+)
 
 Source = Literal["config", "admin"]
 
@@ -115,7 +124,8 @@ UPSTREAMS: CatalogRepository[UpstreamConfig] = CatalogRepository(UpstreamRow, Ty
 VIRTUAL_SERVERS = CatalogRepository(VirtualServerRow, TypeAdapter(VirtualServerConfig), "virtual server")
 AGENTS = CatalogRepository(AgentRow, TypeAdapter(AgentConfig), "agent")
 TEAMS = CatalogRepository(TeamRow, TypeAdapter(TeamConfig), "team")
-CATALOG: tuple[CatalogRepository[Any], ...] = (UPSTREAMS, VIRTUAL_SERVERS, AGENTS, TEAMS)
+LIMITS = CatalogRepository(LimitRow, TypeAdapter(LimitConfig), "limit")
+CATALOG: tuple[CatalogRepository[Any], ...] = (UPSTREAMS, VIRTUAL_SERVERS, AGENTS, TEAMS, LIMITS)
 """Every catalog table; `hub vault rotate` re-encrypts the secrets of each."""
 
 
@@ -194,6 +204,7 @@ class Snapshot:
     agents: tuple[AgentConfig, ...]
     keys: tuple[StoredKey, ...]
     teams: tuple[TeamConfig, ...] = ()
+    limits: tuple[LimitConfig, ...] = ()
 
 
 async def load_snapshot(session: AsyncSession) -> Snapshot:
@@ -203,4 +214,5 @@ async def load_snapshot(session: AsyncSession) -> Snapshot:
         agents=tuple(s.config for s in await AGENTS.all(session)),
         keys=tuple(k.stored() for k in await all_keys(session) if k.revoked_at is None),
         teams=tuple(s.config for s in await TEAMS.all(session)),
+        limits=tuple(s.config for s in await LIMITS.all(session)),
     )

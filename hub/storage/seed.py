@@ -2,7 +2,7 @@
 
 The YAML file is the declarative seed:
 
-* every upstream, virtual server, team, agent and agent key it defines is written (inserted or
+* every upstream, virtual server, team, agent, agent key and limit it defines is written (inserted or
   replaced), and marked as owned by the config file;
 * items it owned before but no longer defines are deleted, unless an item made through the admin
   API still refers to them (then they are kept, with a warning, until that reference goes);
@@ -29,6 +29,7 @@ from hub.storage.catalog_version import bump_version
 from hub.storage.engine import Database
 from hub.storage.repositories import (
     AGENTS,
+    LIMITS,
     TEAMS,
     UPSTREAMS,
     VIRTUAL_SERVERS,
@@ -49,6 +50,7 @@ async def seed(database: Database, config: HubConfig) -> None:
         await _put_all(session, UPSTREAMS, config.upstreams)
         await _put_all(session, VIRTUAL_SERVERS, config.virtual_servers)
         await _put_all(session, TEAMS, config.teams)
+        await _put_all(session, LIMITS, config.limits)
         await _put_all(session, AGENTS, tuple(agent.model_copy(update={"keys": ()}) for agent in config.agents))
         await _drop_stale(session, config)
         await _seed_keys(session, keys_from_config(config.agents))
@@ -65,12 +67,13 @@ async def _put_all(session: AsyncSession, repo: CatalogRepository[C], items: Seq
 
 
 async def _drop_stale(session: AsyncSession, config: HubConfig) -> None:
-    """Delete what the config file owned and no longer defines: agents, teams, servers, then upstreams."""
+    """Delete what the config file owned and no longer defines: limits, agents, teams, servers, then upstreams."""
     declared_agents = {a.name for a in config.agents}
     for agent in await AGENTS.all(session):
         if agent.source == "config" and agent.config.name not in declared_agents:
             await delete_agent_keys(session, agent.config.name)
             await AGENTS.delete(session, agent.config.name)
+    await _drop_unused(session, LIMITS, {rule.name for rule in config.limits}, set())
     members = {a.config.team for a in await AGENTS.all(session) if a.config.team is not None}
     await _drop_unused(session, TEAMS, {t.name for t in config.teams}, members)
     granted = {g.server for a in await AGENTS.all(session) for g in a.config.servers}

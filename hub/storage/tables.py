@@ -1,5 +1,5 @@
-"""The database tables: the catalog (upstreams, virtual servers, teams, agents), agent keys, its version;
-the audit log; LLM usage.
+"""The database tables: the catalog (upstreams, virtual servers, teams, agents, limits), agent keys, its
+version; the audit log; LLM usage.
 
 Catalog rows hold the validated config model as JSON, so the config model stays the one schema;
 `source` says who owns a row: "config" (seeded from the YAML file) or "admin" (made at run time).
@@ -93,6 +93,10 @@ class AgentRow(CatalogRow):
 
 class TeamRow(CatalogRow):
     __tablename__ = "teams"
+
+
+class LimitRow(CatalogRow):
+    __tablename__ = "limits"
 
 
 class CatalogVersionRow(Base):

@@ -35,6 +35,8 @@ async def test_the_document_describes_every_route_and_resolves(running, admin_cl
         "/virtual_servers",
         "/teams",
         "/teams/{name}",
+        "/limits",
+        "/limits/{name}",
         "/virtual_servers/{name}",
         "/agents",
         "/agents/{name}",

@@ -28,6 +28,7 @@ TABLES = {
     "catalog_version",
     "audit_records",
     "llm_usage",
+    "limits",
 }
 
 

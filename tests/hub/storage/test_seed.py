@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import update
 
 from hub.auth.api_keys import digest
-from hub.config.model import HubConfig, StdioUpstreamConfig, VirtualServerConfig
+from hub.config.model import AgentConfig, HubConfig, StdioUpstreamConfig, VirtualServerConfig
 from hub.errors import ConfigError
 from hub.storage.engine import Database
 from hub.storage.migrate import upgrade
-from hub.storage.repositories import UPSTREAMS, VIRTUAL_SERVERS, Snapshot, all_keys, load_snapshot
+from hub.storage.repositories import AGENTS, UPSTREAMS, VIRTUAL_SERVERS, Snapshot, all_keys, load_snapshot
 from hub.storage.seed import seed
 from hub.storage.tables import AgentKeyRow
 
@@ -102,3 +102,22 @@ async def test_one_key_given_to_two_agents_is_refused(database: Database) -> Non
     ]
     with pytest.raises(ConfigError, match="'a' and 'b' are given the same key"):
         await seeded(database, config(agents=agents))
+
+
+async def test_teams_and_limits_are_seeded_and_go_when_the_config_drops_them(database: Database) -> None:
+    team = {"name": "support", "servers": [{"server": "assistant"}]}
+    member = {"name": "bot", "team": "support", "keys": [{"key": KEY}]}
+    rule = {"name": "slow", "requests_per_minute": 5}
+    first = await seeded(database, config(teams=[team], agents=[member], limits=[rule]))
+    async with database.transaction() as session:
+        await AGENTS.put(session, AgentConfig(name="helper", team="support"), source="admin")
+    kept = await seeded(database, config(agents=[]))  # the team is still used by the admin-made agent
+    async with database.transaction() as session:
+        await AGENTS.delete(session, "helper")
+    gone = await seeded(database, config(agents=[]))
+    assert [(t.name, [g.server for g in t.servers]) for t in first.teams] == [("support", ["assistant"])]
+    assert [(a.name, a.team) for a in first.agents] == [("bot", "support")]
+    assert [(r.name, r.requests_per_minute) for r in first.limits] == [("slow", 5)]
+    assert [t.name for t in kept.teams] == ["support"]
+    assert kept.limits == ()
+    assert gone.teams == ()
