@@ -30,7 +30,7 @@ from hub.auth.authenticator import Authenticator
 from hub.auth.config_keys import keys_from_config
 from hub.auth.directory import AgentDirectory
 from hub.auth.jwt_tokens import JwtVerifier
-from hub.catalog_sync import CatalogSync
+from hub.catalog_sync import CatalogSync, ChangeNotices
 from hub.config.model import HubConfig, RestUpstreamConfig, SqlUpstreamConfig, StdioUpstreamConfig, UpstreamConfig
 from hub.core.connector import Connector
 from hub.core.llm import LlmBackend, LlmCall
@@ -181,7 +181,7 @@ def build_hub(config: HubConfig) -> Hub:
         closers=closers,
         database=database,
         live=live,
-        sync=CatalogSync(database, live, config.storage.sync_interval_s),
+        sync=CatalogSync(database, live, config.storage.sync_interval_s, _change_notices(config, closers)),
         audit=audit,
     )
     if config.models:
@@ -288,6 +288,17 @@ async def _seed_budgets(database: Database, budgets: Budgets) -> None:
         spent = await spent_since(database, rule.per, period_start(rule.period, now))
         for who, (tokens, cost) in spent.items():
             await budgets.counter.add(budget_key(rule, who, now), tokens, cost, 0)
+
+
+def _change_notices(config: HubConfig, closers: list[Callable[[], Awaitable[None]]]) -> ChangeNotices | None:
+    if config.storage.redis_url is None:
+        return None
+    # Redis is an optional extra (hub[redis]): imported only when a Redis URL is configured.
+    from hub.storage.redis_changes import RedisChangeNotices
+
+    notices = RedisChangeNotices(config.storage.redis_url)
+    closers.append(notices.aclose)
+    return notices
 
 
 def build_app(hub: Hub) -> Starlette:

@@ -37,7 +37,7 @@ class AdminContext:
         async with self.database.transaction() as session:
             yield session
             version = await bump_version(session)
-        self.sync.wrote(version)
+        await self.sync.wrote(version)
 
     async def reload_keys(self) -> None:
         """Hand the running hub every key that is not revoked (expiry is checked per request)."""

@@ -1,14 +1,21 @@
-"""Two hub processes on one PostgreSQL database: an admin change on one is in force on the other within a second."""
+"""Two hub processes on one PostgreSQL database: an admin change on one is in force on the other within a second.
+
+Once by polling alone (the default interval), once by Redis notices with polling all but off.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
+import redis
+from redis.exceptions import RedisError
 
 from hub.auth.api_keys import key_id
 from hub.governance.vault.cipher import generate_key
@@ -17,13 +24,14 @@ NOTES = Path(__file__).resolve().parents[3] / "examples" / "servers" / "notes.py
 KEY = "hub_bot_replica_key_00000000000000000000"
 ADMIN = {"Authorization": "Bearer replica-admin-token"}
 BOUND_S = 1.0  # the issue's bound: a revocation is in force on every replica within one second
+REDIS = "redis://127.0.0.1:6379/0"
 MCP = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-def write_config(tmp_path: Path, database_url: str) -> Path:
+def write_config(tmp_path: Path, storage: dict[str, Any]) -> Path:
     config = {
         "server": {"admin_token": "replica-admin-token"},
-        "storage": {"url": database_url},
+        "storage": storage,
         "vault": {"key": generate_key()},  # every replica of one database needs the same vault key
         "upstreams": [{"name": "notes", "kind": "stdio", "command": sys.executable, "args": [str(NOTES)]}],
         "virtual_servers": [{"name": "desk", "include": [{"upstream": "notes"}]}],
@@ -61,8 +69,25 @@ def first_status_within(bound_s: float, request: Any, wanted: int) -> int:
     return status
 
 
-def test_a_key_revoked_on_one_replica_is_refused_by_the_other(tmp_path, postgres_url, serve_process) -> None:
-    config = write_config(tmp_path, postgres_url)
+def require_redis() -> None:
+    client = redis.Redis.from_url(REDIS, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (OSError, RedisError) as exc:
+        if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Redis at {REDIS} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
+        pytest.skip(f"Redis at {REDIS} is unreachable ({exc}); set HUB_REQUIRE_SERVICES=1 to fail instead")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("notices", ["polling", "redis"])
+def test_a_key_revoked_on_one_replica_is_refused_by_the_other(tmp_path, postgres_url, serve_process, notices) -> None:
+    storage: dict[str, Any] = {"url": postgres_url}
+    if notices == "redis":
+        require_redis()
+        storage |= {"redis_url": REDIS, "sync_interval_s": 60}  # only a notice can make the bound
+    config = write_config(tmp_path, storage)
     serve = ("-m", "hub.cli", "serve", "--config", str(config), "--port", "0")
     with (
         serve_process(*serve, ready=True) as a,
