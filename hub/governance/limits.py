@@ -138,7 +138,8 @@ def _key(rule: LimitConfig, principal: Principal, server: str, tool: str) -> str
         return None
     if not _any(rule.servers, server) or not _any(rule.tools, tool):
         return None
-    parts = [rule.name, who]
+    # A rule whose bounds change (admin API) starts on fresh budgets, at its new size.
+    parts = [f"{rule.name}:{rule.requests_per_minute}:{rule.concurrent_calls}", who]
     if rule.scope in ("server", "tool"):
         parts.append(server)
     if rule.scope == "tool":
