@@ -28,7 +28,7 @@ MODES = ("2026-07-28", "legacy")
 
 def _run_command(args: argparse.Namespace) -> int:
     levels = [int(n) for n in args.levels.split(",")]
-    return _run(_modes(args), levels, args.max_calls, args.max_seconds, args.hub_root)
+    return _run(_modes(args), levels, args.max_calls, args.max_seconds, args.hub_root, audit=not args.no_audit)
 
 
 def _profile_command(args: argparse.Namespace) -> int:
@@ -64,19 +64,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-calls", type=int, default=2000, help="measured calls per level and target")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="time bound per level and target")
     parser.add_argument("--hub-root", type=Path, default=processes.ROOT, help="run the hub from this tree (A/B)")
+    parser.add_argument("--no-audit", action="store_true", help="run: the hub with its audit log off")
     parser.add_argument("--seconds", type=float, default=10.0, help="profile: how long py-spy samples")
     parser.add_argument("--concurrency", type=int, default=16, help="profile: load level while sampling")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
 
-def _run(modes: list[str], levels: list[int], max_calls: int, max_seconds: float, hub_root: Path) -> int:
+def _run(
+    modes: list[str], levels: list[int], max_calls: int, max_seconds: float, hub_root: Path, audit: bool = True
+) -> int:
     results: list[dict[str, Any]] = []
     rss: dict[str, float] = {}
     with processes.upstream() as upstream:
         print(f"upstream: {upstream.url}", file=sys.stderr)
         for mode in modes:
-            with processes.hub(upstream.url, mode, hub_root) as hub:
+            with processes.hub(upstream.url, mode, hub_root, audit) as hub:
                 plan = {
                     "mode": mode,
                     "targets": [
@@ -93,7 +96,7 @@ def _run(modes: list[str], levels: list[int], max_calls: int, max_seconds: float
     comparisons = report.compare(results)
     print(report.table(comparisons, rss))
     print("\n".join(report.verdicts(comparisons)))
-    settings = {"modes": modes, "levels": levels, "max_calls": max_calls, "max_seconds": max_seconds}
+    settings = {"modes": modes, "levels": levels, "max_calls": max_calls, "max_seconds": max_seconds, "audit": audit}
     settings["hub_tree"] = processes.tree_state(hub_root)
     out = processes.CACHE / "latest.json"
     report.save(out, comparisons, rss, settings)

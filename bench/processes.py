@@ -59,7 +59,7 @@ def upstream() -> Iterator[UpstreamProcess]:
 
 
 @contextmanager
-def hub(upstream_url: str, mode: str, root: Path = ROOT) -> Iterator[HubProcess]:
+def hub(upstream_url: str, mode: str, root: Path = ROOT, audit: bool = True) -> Iterator[HubProcess]:
     """Start `hub serve` on a free loopback port with one upstream, one virtual server, one agent.
 
     The hub speaks `mode`'s era to the upstream too. The modern era is reached with `protocol: auto`
@@ -73,6 +73,8 @@ def hub(upstream_url: str, mode: str, root: Path = ROOT) -> Iterator[HubProcess]
     database = CACHE / f"hub-{mode}.db"
     database.unlink(missing_ok=True)
     settings = _hub_config(upstream_url, protocol, key) | {"storage": {"url": f"sqlite+aiosqlite:///{database}"}}
+    if not audit:  # the audit log is on by default; off, to see the rest of the hub's cost on its own
+        settings["audit"] = {"enabled": False}
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
     command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
     with _spawn(command, CACHE / f"hub-{mode}.log", cwd=root) as proc:
