@@ -11,7 +11,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
-from hub.config.model import HubConfig, UpstreamConfig
+from hub.config.model import HubConfig, UpstreamAuthConfig, UpstreamConfig
 from hub.errors import ConfigError
 
 _REF = re.compile(r"\$\{(env|file):([^}]+)\}")
@@ -81,6 +81,7 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     lines = []
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        loc = [p for i, p in enumerate(loc) if not (i and loc[i - 1] == "auth" and p in _AUTH_TAGS)]
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "union_tag_invalid":  # e.g. an unknown upstream `kind`: name the field, not the union
             ctx = err.get("ctx", {})
@@ -99,6 +100,12 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
 # The `kind` tags of the upstream union, which pydantic puts in error locations.
 _UNION_TAGS = {
     tag for model in get_args(get_args(UpstreamConfig)[0]) for tag in get_args(model.model_fields["kind"].annotation)
+}
+
+_AUTH_TAGS = {
+    tag
+    for model in get_args(get_args(UpstreamAuthConfig)[0])
+    for tag in get_args(model.model_fields["type"].annotation)
 }
 
 

@@ -166,3 +166,13 @@ async def test_auth_secrets_are_masked_at_any_depth_and_kept_when_sent_back(admi
     # a mask where no secret was stored (a new auth type) stands for nothing: refused
     assert switched.status_code == 422
     assert [e["loc"] for e in switched.json()["error"]["errors"]] == ["auth.token"]
+
+
+async def test_an_invalid_auth_block_is_reported_by_its_field_path(admin) -> None:
+    body = {"name": "crm", "kind": "sse", "url": "http://127.0.0.1:9/sse", "enabled": False}
+    with anyio.fail_after(TIMEOUT):
+        missing = await admin.post("/upstreams", json={**body, "auth": {"type": "basic", "username": "svc"}})
+        unknown = await admin.post("/upstreams", json={**body, "auth": {"type": "kerberos"}})
+    assert missing.status_code == unknown.status_code == 422
+    assert [e["loc"] for e in missing.json()["error"]["errors"]] == ["auth.password"]
+    assert [e["loc"] for e in unknown.json()["error"]["errors"]] == ["auth"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hub.config.load import load_config, parse_config
+from hub.config.model import OAuth2AuthConfig, StreamableHttpUpstreamConfig
 from hub.errors import ConfigError
 
 BASE = """\
@@ -73,3 +74,31 @@ def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "missing.yaml", environ={})
     assert "cannot read the config file" in caught.value.message
+
+
+def test_an_auth_block_takes_references_and_its_errors_name_the_field() -> None:
+    text = """\
+upstreams:
+  - name: crm
+    kind: streamable-http
+    url: http://127.0.0.1:9/mcp
+    auth:
+      type: oauth2
+      token_url: http://127.0.0.1:9/token
+      client_id: hub
+      client_secret: "${env:CRM_SECRET}"
+      scopes: [read]
+"""
+    config = parse_config(text, "hub.yaml", {"CRM_SECRET": "cs3cret"})
+    upstream = config.upstreams[0]
+    assert isinstance(upstream, StreamableHttpUpstreamConfig)
+    assert isinstance(upstream.auth, OAuth2AuthConfig)
+    assert upstream.auth.client_secret.get_secret_value() == "cs3cret"
+    assert "cs3cret" not in repr(config)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text.replace("      scopes: [read]", "      scopes: 5"), "hub.yaml", {"CRM_SECRET": "x"})
+    assert caught.value.message == "hub.yaml:10: upstreams[0].auth.scopes: Input should be a valid tuple"
+    bearer = text.split("      token_url")[0].replace("type: oauth2", "type: bearer") + '      token: "a\\nb"\n'
+    with pytest.raises(ConfigError) as bad_token:
+        parse_config(bearer, "hub.yaml", {})
+    assert bad_token.value.message == "hub.yaml:7: upstreams[0].auth.token: a credential cannot contain CR, LF or NUL"
