@@ -62,6 +62,10 @@ class CatalogRepository(Generic[C]):
         self._adapter = adapter
         self.what = what  # "upstream", "virtual server", "agent": for messages
 
+    @property
+    def table(self) -> type[CatalogRow]:
+        return self._table
+
     async def all(self, session: AsyncSession) -> list[Stored[C]]:
         rows = (await session.scalars(select(self._table).order_by(self._table.name))).all()
         return [self._stored(row, vault_of(session)) for row in rows]

@@ -17,8 +17,9 @@ from hub.errors import ConfigError
 from hub.governance.vault.cipher import generate_key
 from hub.storage.engine import open_database
 from hub.storage.migrate import upgrade
-from hub.storage.repositories import load_snapshot
+from hub.storage.repositories import CATALOG, load_snapshot
 from hub.storage.seed import seed
+from hub.storage.tables import CatalogRow
 
 TIMEOUT = 30.0
 
@@ -117,3 +118,8 @@ def test_keygen_prints_a_usable_key(capsys: pytest.CaptureFixture[str]) -> None:
     from hub.config.model import VaultConfig
 
     assert VaultConfig.model_validate({"key": key}).key is not None
+
+
+def test_rotation_covers_every_catalog_table() -> None:
+    """A catalog table added later must join CATALOG, or its secrets would stay under an old key."""
+    assert {repo.table for repo in CATALOG} == set(CatalogRow.__subclasses__())
