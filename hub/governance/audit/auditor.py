@@ -19,7 +19,7 @@ import anyio
 from sqlalchemy import make_url
 
 from hub.config.model import AuditConfig
-from hub.errors import AuditUnavailableError
+from hub.errors import AuditUnavailableError, ConfigError
 from hub.governance.audit import store
 from hub.governance.audit.journal import ChainJournal
 from hub.governance.audit.record import AuditEntry, AuditRecord, digest, journal_line, json_size
@@ -41,6 +41,7 @@ class Auditor:
         self._redactor = Redactor(config.redact)
         self._journal: ChainJournal | None = None
         self._writer: DatabaseWriter | None = None
+        self.retained = anyio.Event()  # set after each retention pass (replaced by the next one)
 
     @property
     def enabled(self) -> bool:
@@ -103,9 +104,15 @@ class Auditor:
         if not self.config.enabled:
             yield
             return
-        journals = await anyio.to_thread.run_sync(
-            ChainJournal.open_all, self.journal_dir, self.config.fsync, self.config.segment_bytes
-        )
+        try:
+            journals = await anyio.to_thread.run_sync(
+                ChainJournal.open_all, self.journal_dir, self.config.fsync, self.config.segment_bytes
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"audit.journal_dir: {self.journal_dir} cannot be used ({exc.strerror or exc});"
+                " point it at a writable directory on persistent local disk"
+            ) from exc
         writer = DatabaseWriter(journals, self._database, self.config)
         try:
             async with anyio.create_task_group() as tg:
@@ -132,6 +139,8 @@ class Auditor:
                     log.info("audit.retention", extra={"deleted": deleted})
             except Exception as exc:  # a background loop: the database may be away; try again later
                 log.warning("audit.retention_failed", extra={"error": type(exc).__name__})
+            self.retained.set()
+            self.retained = anyio.Event()
             await anyio.sleep(RETENTION_EVERY_S)
 
 

@@ -11,6 +11,7 @@ import anyio
 import pytest
 from sqlalchemy import func, select
 
+from hub.errors import ConfigError
 from hub.governance.audit import AuditEntry, Auditor
 from hub.governance.audit.verify import verify_chains
 from hub.storage.engine import Database
@@ -25,6 +26,7 @@ KILLED_WRITER = """
 import os, signal, sys, anyio
 from pathlib import Path
 from hub.config.model import AuditConfig
+from hub.errors import ConfigError
 from hub.governance.audit import AuditEntry, Auditor
 from hub.storage.engine import Database
 
@@ -126,3 +128,18 @@ async def test_two_processes_on_one_journal_directory_keep_separate_chains(
     assert all(r.broken is None and r.records == 4 for r in reports)
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(AuditRow)) == 8
+
+
+async def test_a_journal_directory_that_cannot_be_used_is_a_clear_config_error(
+    make_auditor: Callable[..., Auditor], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    auditor = make_auditor()
+    auditor.journal_dir = blocker / "audit"
+    with (
+        anyio.fail_after(TIMEOUT),
+        pytest.raises(ConfigError, match=r"audit.journal_dir: .*a-file/audit cannot be used"),
+    ):
+        async with auditor.running():
+            pass

@@ -114,3 +114,23 @@ async def test_retention_removes_a_prefix_and_the_rest_still_verifies(
     assert report.broken is None
     assert (report.records, report.first_seq, report.last_seq) == (6, 5, 10)
     assert report.first_seq == stored[4].seq
+
+
+async def test_a_running_auditor_applies_retention_and_the_rest_still_verifies(
+    database: Database, make_auditor: Callable[..., Auditor]
+) -> None:
+    await record_many(make_auditor(), 5)
+    async with database.transaction() as session:  # the first two records are now 40 days old
+        await session.execute(
+            update(AuditRow).where(AuditRow.seq <= 2).values(ts=datetime.now(UTC) - timedelta(days=40))
+        )
+    auditor = make_auditor(retention_days=30)
+    with anyio.fail_after(TIMEOUT):
+        async with auditor.running():
+            retained = auditor.retained
+            await retained.wait()
+            auditor.record(entry(5))
+            await auditor.flushed()
+    [report] = await verify_chains(database)
+    assert report.broken is None
+    assert (report.first_seq, report.last_seq) == (3, 6)
