@@ -39,6 +39,7 @@ from hub.governance.audit.auditor import default_journal_dir
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
 from hub.governance.vault.http_auth import http_auth
 from hub.live import LiveCatalog
+from hub.llm.audit import LlmAudit
 from hub.llm.budgets import Budgets, LocalSpendCounter, SpendCounter, budget_key, period_start
 from hub.llm.cache.backend import CacheBackend
 from hub.llm.cache.cache import LlmCache
@@ -226,7 +227,8 @@ def _llm(
     usage = UsageWriter(hub.database)
     router = ModelRouter(config.models, config.llm)
     cache = _llm_cache(config, backend, hub.metrics, closers)
-    gateway = LlmGateway(backend, router, limits, budgets, usage, LlmMetrics(hub.metrics), cache)
+    audit = LlmAudit(hub.audit) if hub.audit.enabled else None
+    gateway = LlmGateway(backend, router, limits, budgets, usage, LlmMetrics(hub.metrics), cache, audit)
     authenticate = hub.authenticator.authenticate
     return LlmParts(gateway, LlmEndpoints(gateway, authenticate), usage, budgets)
 

@@ -19,6 +19,7 @@ import anyio
 from hub.core.llm import Api, CacheQuery, LlmBackend, LlmCall, LlmResult, LlmStream, ResponseCache, Usage
 from hub.core.principal import Principal
 from hub.errors import HubError
+from hub.llm.audit import LlmAudit
 from hub.llm.budgets import Budgets
 from hub.llm.cache.replay import replay_events
 from hub.llm.limits import LlmLimits, Reservation
@@ -54,6 +55,7 @@ class LlmGateway:
         usage: UsageSink,
         observer: LlmObserver | None = None,
         cache: ResponseCache | None = None,
+        audit: LlmAudit | None = None,
     ) -> None:
         self._backend = backend
         self.router = router
@@ -62,15 +64,28 @@ class LlmGateway:
         self._usage = usage
         self._observer = observer or LlmObserver()
         self._cache = cache
+        self._audit = audit
 
     async def complete(self, request: LlmRequest) -> dict[str, Any]:
+        """The answer; with the audit log on, the call's record is journaled before it is returned."""
         started = time.perf_counter()
+        try:
+            body, deployment = await self._complete(request, started)
+        except BaseException as exc:
+            if self._audit is not None:
+                self._audit.failed(request.principal, request.api, request.body, started, exc)
+            raise
+        if self._audit is not None:
+            self._audit.ok(request.principal, request.api, request.body, started, deployment, body)
+        return body
+
+    async def _complete(self, request: LlmRequest, started: float) -> tuple[dict[str, Any], str]:
         route, estimate = self._route(request)
         query = self._cache_query(request, route)
         cached = await self._cache.lookup(query) if self._cache is not None and query is not None else None
         if cached is not None:
             self._finish(request, route, "cached", started, Usage(), 0.0, "cache")
-            return cached
+            return cached, "cache"
         reservation = await self._admit(request, route, estimate)
         try:
             result: LlmResult = await self._backend.complete(self._call(request, route))
@@ -82,23 +97,32 @@ class LlmGateway:
         self._finish(request, route, "ok", started, result.usage, result.cost, result.deployment)
         if self._cache is not None and query is not None:
             await self._cache.store(query, result.body)
-        return result.body
+        return result.body, result.deployment
 
     async def stream(self, request: LlmRequest) -> AsyncIterator[bytes]:
         """Open the upstream stream (errors raise here, before any byte is sent) and return its metered bytes."""
         started = time.perf_counter()
-        route, estimate = self._route(request)
-        query = self._cache_query(request, route)
-        cached = await self._cache.lookup(query) if self._cache is not None and query is not None else None
-        if cached is not None and request.api != "embeddings":
-            self._finish(request, route, "cached", started, Usage(), 0.0, "cache")
-            return _replayed(replay_events(request.api, cached))
-        reservation = await self._admit(request, route, estimate)
+        try:
+            route, estimate = self._route(request)
+            query = self._cache_query(request, route)
+            cached = await self._cache.lookup(query) if self._cache is not None and query is not None else None
+            if cached is not None and request.api != "embeddings":
+                self._finish(request, route, "cached", started, Usage(), 0.0, "cache")
+                if self._audit is not None:
+                    self._audit.ok(request.principal, request.api, request.body, started, "cache", cached)
+                return _replayed(replay_events(request.api, cached))
+            reservation = await self._admit(request, route, estimate)
+        except BaseException as exc:
+            if self._audit is not None:
+                self._audit.failed(request.principal, request.api, request.body, started, exc)
+            raise
         try:
             upstream = await self._backend.stream(self._call(request, route))
         except BaseException as exc:
             await self._settle(request, reservation, Usage(), 0.0)
             self._finish(request, route, _status(exc), started, Usage(), 0.0, "")
+            if self._audit is not None:
+                self._audit.failed(request.principal, request.api, request.body, started, exc)
             raise
         return self._metered(request, route, reservation, upstream, started)
 
@@ -114,14 +138,15 @@ class LlmGateway:
     ) -> AsyncIterator[bytes]:
         first: float | None = None
         status = "cancelled"
+        failure: BaseException | None = None
         try:
             async for piece in upstream:
                 if first is None:
                     first = time.perf_counter()
                 yield piece
             status = "ok"
-        except Exception as exc:
-            status = _status(exc)
+        except BaseException as exc:
+            status, failure = _status(exc), exc
             raise
         finally:
             with anyio.CancelScope(shield=True):  # a client gone mid-stream still pays for what was made
@@ -133,6 +158,19 @@ class LlmGateway:
                 await self._settle(request, reservation, usage, cost)
                 ttft = None if first is None else (first - started) * 1000
                 self._finish(request, route, status, started, usage, cost, upstream.deployment, ttft)
+                self._audit_stream(request, started, upstream.deployment, usage, failure)
+
+    def _audit_stream(
+        self, request: LlmRequest, started: float, deployment: str, usage: Usage, failure: BaseException | None
+    ) -> None:
+        """A stream's record, once it ended: its usage stands for the answer the agent read piece by piece."""
+        if self._audit is None:
+            return
+        if failure is not None:
+            self._audit.failed(request.principal, request.api, request.body, started, failure)
+            return
+        tokens = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+        self._audit.ok(request.principal, request.api, request.body, started, deployment, {"usage": tokens})
 
     def _route(self, request: LlmRequest) -> tuple[Route, int]:
         counted: dict[str, int] = {}
@@ -200,6 +238,6 @@ async def _replayed(events: list[bytes]) -> AsyncIterator[bytes]:
 
 
 def _status(exc: BaseException) -> str:
-    if isinstance(exc, anyio.get_cancelled_exc_class()):
+    if isinstance(exc, anyio.get_cancelled_exc_class()) or not isinstance(exc, Exception):
         return "cancelled"
     return "error" if not isinstance(exc, HubError) else type(exc).__name__.removesuffix("Error").lower()

@@ -143,3 +143,25 @@ async def test_metrics_expose_tokens_latency_ttft_and_cost_per_agent(gov_hub: An
     assert ttft
     assert float(ttft[0].split()[-1]) >= 1
     assert "hub_llm_request_duration_seconds_bucket" in text
+
+
+async def test_every_llm_call_leaves_an_audit_record_refused_ones_too(gov_hub: Any) -> None:
+    with anyio.fail_after(30):
+        await chat(gov_hub, "plain", "audit me")
+        with pytest.raises(openai.NotFoundError):
+            async with openai.AsyncOpenAI(base_url=f"{gov_hub.url}/v1", api_key=KEYS["plain"], max_retries=0) as c:
+                await c.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])
+        await gov_hub.hub.audit.flushed()
+        async with httpx.AsyncClient(headers={"authorization": f"Bearer {ADMIN}"}) as admin:
+            page = (await admin.get(f"{gov_hub.url}/admin/audit", params={"agent": "plain", "limit": 100})).json()
+    llm = [r for r in page["records"] if r["kind"] == "llm"]
+    ok = [r for r in llm if r["outcome"] == "ok" and r["request"]["messages"][0]["content"] == "audit me"]
+    assert len(ok) == 1
+    assert ok[0]["method"] == "chat/completions"
+    assert ok[0]["target"] == "chat"
+    assert ok[0]["upstream"] == "chat/gpt"
+    assert ok[0]["response"]["choices"][0]["message"]["content"] == "echo: audit me"
+    refused = [r for r in llm if r["target"] == "nope"]
+    assert len(refused) == 1
+    assert refused[0]["outcome"] == "error"
+    assert "not served by this hub" in refused[0]["error"]
