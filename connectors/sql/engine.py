@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.config.model import SqlUpstreamConfig
@@ -30,7 +31,10 @@ class Database:
 def open_database(config: SqlUpstreamConfig) -> Database:
     """Create the engine (it connects lazily, on the first call or health check)."""
     raw = config.url.get_secret_value()
-    url = make_url(raw)  # the config model has checked that it parses and names a supported family
+    try:
+        url = make_url(raw)  # the config model has checked its scheme names a supported family
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"upstream {config.name!r}: url is not a valid SQLAlchemy database URL") from None
     family = url.get_backend_name()
     backend = _BACKENDS[family]
     if "+" not in url.drivername:

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from jsonschema import Draft202012Validator, SchemaError
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -19,9 +18,6 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
-from sqlalchemy import text as sql_text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from hub.config.llm import LlmConfig, ModelGroupConfig, check_llm_references
 
@@ -335,6 +331,10 @@ class SqlToolConfig(_Model):
 
     @model_validator(mode="after")
     def _parameters_declared(self) -> SqlToolConfig:
+        # Imported here, not at the top: only configs with SQL tools pay for it, and the
+        # `hub stdio --url` bridge, which loads this module, starts faster without it.
+        from jsonschema import Draft202012Validator, SchemaError
+
         try:
             Draft202012Validator.check_schema(self.parameters)
         except SchemaError as exc:
@@ -342,10 +342,16 @@ class SqlToolConfig(_Model):
         if self.parameters.get("type") != "object":
             raise ValueError("parameters: the schema must have type: object")
         declared = set(self.parameters.get("properties", {}))
-        missing = sorted(set(sql_text(self.sql).compile().params) - declared)
+        missing = sorted(set(_SQL_BIND.findall(self.sql)) - declared)
         if missing:
             raise ValueError(f"sql: parameter(s) {', '.join(missing)} are not declared in parameters.properties")
         return self
+
+
+# A `:name` bind parameter as SQLAlchemy's text() reads one (`::` casts and `\:` are not parameters).
+_SQL_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+# The database family a SQLAlchemy URL names: `postgresql`, or `postgresql` in `postgresql+psycopg`.
+_URL_FAMILY = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?://")
 
 
 SqlGenericTool = Literal["list_tables", "describe_table", "query"]
@@ -368,10 +374,10 @@ class SqlUpstreamConfig(_UpstreamBase):
 
     @model_validator(mode="after")
     def _url_and_names(self) -> SqlUpstreamConfig:
-        try:
-            family = make_url(self.url.get_secret_value()).get_backend_name()
-        except ArgumentError:
-            raise ValueError("url: not a SQLAlchemy database URL (e.g. postgresql://user@host/db)") from None
+        family_match = _URL_FAMILY.match(self.url.get_secret_value())
+        if family_match is None:
+            raise ValueError("url: not a SQLAlchemy database URL (e.g. postgresql://user@host/db)")
+        family = family_match.group(1)
         if family not in ("sqlite", "postgresql", "mysql", "mariadb"):
             raise ValueError(
                 f"url: databases of kind {family!r} are not supported (sqlite, postgresql, mysql, mariadb)"
