@@ -30,7 +30,9 @@ from bench import processes
 from hub.auth.api_keys import KeyRing, StoredKey, digest, generate_key, key_id
 from hub.auth.authenticator import Authenticator
 from hub.auth.directory import AgentDirectory
-from hub.config.model import AgentConfig, HubConfig
+from hub.config.model import AgentConfig, HubConfig, LimitConfig
+from hub.core.principal import Principal
+from hub.governance.limits import Limits, LocalRateLimiter
 
 TARGET_P50_MS = 0.3  # the issue's bound on what these layers add at p50
 NEVER_REFUSES = {"name": "bench-limit", "requests_per_minute": 10_000_000, "concurrent_calls": 100_000}
@@ -52,7 +54,8 @@ def main(argv: list[str]) -> int:
 
 def run(modes: list[str], levels: list[int], rounds: int, max_calls: int, max_seconds: float) -> int:
     auth_us = auth_microseconds()
-    print(f"auth (API key, in-process): {auth_us:.2f} µs per request", file=sys.stderr)
+    limits_us = limits_microseconds()
+    print(f"in-process: auth (API key) {auth_us:.2f} µs, limits (one local rule) {limits_us:.2f} µs", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     with processes.upstream() as upstream:
         for mode in modes:
@@ -73,7 +76,8 @@ def run(modes: list[str], levels: list[int], rounds: int, max_calls: int, max_se
     out = processes.CACHE / "governance.json"
     settings = {"modes": modes, "levels": levels, "rounds": rounds, "max_calls": max_calls, "audit": _has_audit()}
     settings["hub_tree"] = processes.tree_state(processes.ROOT)
-    out.write_text(json.dumps({"settings": settings, "auth_us": auth_us, "rows": rows}, indent=2))
+    document = {"settings": settings, "auth_us": auth_us, "limits_us": limits_us, "rows": rows}
+    out.write_text(json.dumps(document, indent=2))
     print(f"\nsaved {out.relative_to(processes.ROOT)}")
     return 0
 
@@ -90,6 +94,21 @@ def auth_microseconds(calls: int = AUTH_CALLS) -> float:
         began = time.perf_counter()
         for _ in range(calls):
             await authenticator.authenticate(headers)
+        return time.perf_counter() - began
+
+    return round(anyio.run(loop) / calls * 1e6, 2)
+
+
+def limits_microseconds(calls: int = AUTH_CALLS) -> float:
+    """Microseconds `Limits.admit` spends on one call under the bench's rule, with local budgets (no Redis)."""
+    limits = Limits((LimitConfig.model_validate(NEVER_REFUSES),), LocalRateLimiter())
+    principal = Principal("bench-agent", None, {})
+
+    async def loop() -> float:
+        began = time.perf_counter()
+        for _ in range(calls):
+            async with limits.admit(principal, "bench", "echo"):
+                pass
         return time.perf_counter() - began
 
     return round(anyio.run(loop) / calls * 1e6, 2)
