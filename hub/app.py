@@ -69,15 +69,13 @@ log = logging.getLogger(__name__)
 
 
 def make_connector(config: UpstreamConfig) -> Connector:
-    if isinstance(config, RestUpstreamConfig):
-        return RestConnector(config)
     if isinstance(config, SqlUpstreamConfig):
         return SqlConnector(config)
-    auth = (
-        None
-        if isinstance(config, StdioUpstreamConfig)
-        else http_auth(config.auth, config.name, config.connect_timeout_s)
-    )
+    if isinstance(config, StdioUpstreamConfig):
+        return McpConnector(config)
+    auth = http_auth(config.auth, config.name, config.connect_timeout_s)
+    if isinstance(config, RestUpstreamConfig):
+        return RestConnector(config, auth=auth)
     return McpConnector(config, auth=auth)
 
 

@@ -38,8 +38,10 @@ FIRST_BACKOFF_S = 0.5
 
 
 class RestConnector:
-    def __init__(self, config: RestUpstreamConfig) -> None:
+    def __init__(self, config: RestUpstreamConfig, auth: httpx2.Auth | None = None) -> None:
+        """`auth` adds the upstream's `auth:` credential (built by the vault) to requests to the base URL's origin."""
         self.name = config.name
+        self._auth = auth
         self.call_timeout_s = config.call_timeout_s
         self._config = config
         self._retry = RetryPolicy(config.retries, config.retry_backoff_s)
@@ -134,7 +136,9 @@ class RestConnector:
         by_name.update((tool.name, operation_for(tool)) for tool in config.tools)  # hand-written ones win
         self._operations = by_name
         credentials = Credentials.from_config(config)
-        self._sender = Sender(client, base, hosts.with_home(base.url.host), credentials, config.max_response_bytes)
+        self._sender = Sender(
+            client, base, hosts.with_home(base.url.host), credentials, config.max_response_bytes, self._auth
+        )
         self._catalog = Catalog(tools=tuple(op.tool for op in by_name.values()))
         self._set_state("ready", "")
         log.info("upstream.ready", extra={"upstream": self.name, "tools": len(by_name)})

@@ -34,9 +34,16 @@ class RetryPolicy:
 
 class Sender:
     def __init__(
-        self, client: httpx2.AsyncClient, base: BaseUrl, hosts: HostPolicy, credentials: Credentials, max_bytes: int
+        self,
+        client: httpx2.AsyncClient,
+        base: BaseUrl,
+        hosts: HostPolicy,
+        credentials: Credentials,
+        max_bytes: int,
+        auth: httpx2.Auth | None = None,
     ) -> None:
         self._client = client
+        self._auth = auth
         self.base = base
         self._hosts = hosts
         self._credentials = credentials
@@ -66,7 +73,8 @@ class Sender:
         params: list[tuple[str, str]] | None = list(outgoing.params)
         for _ in range(MAX_REDIRECTS + 1):
             request = self._request(outgoing, method, url, params, content)
-            response = await self._client.send(request, stream=True)
+            auth = self._auth if self.base.same_origin(request.url) else None
+            response = await self._client.send(request, stream=True, auth=auth)
             try:
                 location = response.headers.get("location") if response.is_redirect else None
                 if location is None:
@@ -94,8 +102,6 @@ class Sender:
         if self.base.same_origin(url):  # credentials never follow a redirect to another origin
             secret = self._credentials.names()
             headers = [h for h in headers if h[0].lower() not in secret] + list(self._credentials.headers)
-            keys = {name for name, _ in self._credentials.params}
-            query = [q for q in query if q[0] not in keys] + list(self._credentials.params)
         if content is not None and outgoing.content_type:
             headers.append(("Content-Type", outgoing.content_type))
         return self._client.build_request(method, url, params=query or None, headers=headers, content=content)

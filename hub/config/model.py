@@ -269,24 +269,6 @@ class OpenApiConfig(_Model):
     exclude_operations: tuple[str, ...] = ()
 
 
-class RestBearerAuth(_Model):
-    type: Literal["bearer"]
-    token: SecretStr
-
-
-class RestBasicAuth(_Model):
-    type: Literal["basic"]
-    username: str
-    password: SecretStr
-
-
-class RestApiKeyAuth(_Model):
-    type: Literal["api_key"]
-    name: HeaderName  # header or query parameter name
-    value: SecretStr
-    location: Literal["header", "query"] = "header"
-
-
 class RestUpstreamConfig(_UpstreamBase):
     """A REST service: tools from an OpenAPI document and/or hand-written tools, on a base URL the admin fixes."""
 
@@ -295,7 +277,7 @@ class RestUpstreamConfig(_UpstreamBase):
     openapi: OpenApiConfig | None = None
     tools: tuple[RestToolConfig, ...] = ()
     headers: dict[HeaderName, SecretStr] = Field(default_factory=dict)  # sent with every request
-    auth: Annotated[RestBearerAuth | RestBasicAuth | RestApiKeyAuth, Field(discriminator="type")] | None = None
+    auth: UpstreamAuthConfig | None = None  # sent only to the base URL's origin (the vault's `auth:` kinds)
     allowed_hosts: tuple[str, ...] = ()  # hosts the base URL, the document URL and redirects may name
     retries: Annotated[int, Field(ge=0, le=5)] = 2  # for GET/HEAD/PUT/DELETE/OPTIONS, on connect errors, 502-504
     retry_backoff_s: PositiveFloat = 0.2
@@ -308,12 +290,7 @@ class RestUpstreamConfig(_UpstreamBase):
             raise ValueError("give 'openapi', 'tools', or both")
         if self.base_url is None and self.tools:
             raise ValueError("hand-written tools need 'base_url'")
-        values = {f"headers.{name}": value for name, value in self.headers.items()}
-        if isinstance(self.auth, RestBearerAuth):
-            values["auth.token"] = self.auth.token
-        elif isinstance(self.auth, RestApiKeyAuth):
-            values["auth.value"] = self.auth.value
-        for where, value in values.items():
+        for where, value in {f"headers.{name}": value for name, value in self.headers.items()}.items():
             if not re.match(_HEADER_VALUE, value.get_secret_value()):
                 raise ValueError(f"{where}: a header value cannot contain CR, LF or NUL")
         return self

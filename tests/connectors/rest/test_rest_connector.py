@@ -17,6 +17,7 @@ from hub.config.model import RestUpstreamConfig
 from hub.core.connector import CallContext, UpstreamState
 from hub.core.principal import Principal
 from hub.errors import InvalidParamsError, NotFoundError, UpstreamError, UpstreamTimeoutError
+from hub.governance.vault.http_auth import http_auth
 
 pytestmark = pytest.mark.anyio
 
@@ -52,7 +53,7 @@ async def wait_for(connector: RestConnector, *states: UpstreamState) -> None:
 async def running(
     config: RestUpstreamConfig, until: tuple[UpstreamState, ...] = ("ready",)
 ) -> AsyncIterator[RestConnector]:
-    connector = RestConnector(config)
+    connector = RestConnector(config, auth=http_auth(config.auth, config.name, config.connect_timeout_s))
     async with anyio.create_task_group() as tg:
         tg.start_soon(connector.run)
         with anyio.fail_after(TIMEOUT):
