@@ -9,22 +9,19 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.config.model import UpstreamAuthConfig
+from hub.config.locations import readable
 from hub.errors import BadRequestError, ConfigError, LimitExceededError
 
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 
 MAX_BODY_BYTES = 1024 * 1024
-_UNION_TAGS = {"stdio", "sse", "streamable-http"}  # the upstream kinds pydantic puts first in a location
-# The `auth:` types pydantic puts after "auth" in a location.
-_AUTH_TAGS = {t for m in get_args(get_args(UpstreamAuthConfig)[0]) for t in get_args(m.model_fields["type"].annotation)}
 
 
 @dataclass(frozen=True)
@@ -76,12 +73,8 @@ def invalid(what: str, loc: str, message: str) -> ConfigError:
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
-    parts = list(loc)
-    if parts and parts[0] in _UNION_TAGS:
-        parts = parts[1:]
-    parts = [p for i, p in enumerate(parts) if not (i and parts[i - 1] == "auth" and p in _AUTH_TAGS)]
     text = ""
-    for part in parts:
+    for part in readable(loc):
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 

@@ -6,12 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from hub.config.model import HubConfig, UpstreamAuthConfig, UpstreamConfig
+from hub.config.locations import readable
+from hub.config.model import HubConfig
 from hub.errors import ConfigError
 
 _REF = re.compile(r"\$\{(env|file):([^}]+)\}")
@@ -80,8 +81,7 @@ def _resolve_refs(value: str, where: str, environ: Mapping[str, str], base_dir: 
 def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     lines = []
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
-        loc = [p for i, p in enumerate(loc) if not (i and loc[i - 1] == "auth" and p in _AUTH_TAGS)]
+        loc = readable(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "union_tag_invalid":  # e.g. an unknown upstream `kind`: name the field, not the union
             ctx = err.get("ctx", {})
@@ -95,18 +95,6 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
         line = _line_of(root, loc)
         lines.append(f"{source}:{line}: {where}: {msg}" if where else f"{source}:{line}: {msg}")
     return "\n".join(lines)
-
-
-# The `kind` tags of the upstream union, which pydantic puts in error locations.
-_UNION_TAGS = {
-    tag for model in get_args(get_args(UpstreamConfig)[0]) for tag in get_args(model.model_fields["kind"].annotation)
-}
-
-_AUTH_TAGS = {
-    tag
-    for model in get_args(get_args(UpstreamAuthConfig)[0])
-    for tag in get_args(model.model_fields["type"].annotation)
-}
 
 
 def _parse_path(text: str) -> list[str | int]:
