@@ -50,6 +50,10 @@ agents:
     assert prompts == ["notes__summarize_notes"]
 
 
+EXIT_BOUND_S = 30.0
+"""A hang guard, not a timing check: it includes the interpreter's start, which a loaded machine slows a lot."""
+
+
 async def test_the_bridge_exits_when_its_client_closes_stdin() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -65,7 +69,7 @@ async def test_the_bridge_exits_when_its_client_closes_stdin() -> None:
     try:
         assert process.stdin is not None
         await process.stdin.aclose()
-        with anyio.fail_after(5):
+        with anyio.fail_after(EXIT_BOUND_S):
             await process.wait()
     finally:
         if process.returncode is None:
