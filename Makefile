@@ -4,8 +4,17 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= examples/quickstart.yaml
 STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 
 .PHONY: run test lint typecheck unit bench clean
+
+# `make run` needs only the hub itself (about 0.2 GB); the test suite also needs the LLM, semantic
+# cache (torch) and database-driver extras (about 1.5 GB).
+$(RUNTIME): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	mkdir -p data
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python examples/run_quickstart.py $(CONFIG)
 
