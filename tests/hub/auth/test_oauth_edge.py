@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,40 @@ async def test_tokens_and_keys_both_reach_the_agents_servers(idp: Any, run_hub, 
     assert metadata["authorization_servers"] == [idp.issuer]
     assert metadata["resource"] == idp.audience
     assert metadata["scopes_supported"] == ["mcp"]
+
+
+ECHO = Path(__file__).resolve().parents[2] / "servers" / "echo.py"
+
+
+@pytest.mark.parametrize("transport", ["http-2026", "http-legacy"])
+async def test_an_agents_credential_never_reaches_the_upstream(
+    idp: Any, start_upstream, run_hub, make_hub_config, open_agent, transport: str
+) -> None:
+    """The hub presents its own (configured) credentials upstream; the agent's key or token stays at the edge."""
+    token = idp.token(scope="mcp")
+    async with start_upstream(ECHO, "--transport", "streamable-http") as url:
+        upstream = {"kind": "streamable-http", "url": url, "headers": {"X-Hub-Upstream": "configured"}}
+        config = make_hub_config(
+            oauth={"issuer": idp.issuer, "jwks_url": idp.jwks_url, "audience": idp.audience},
+            upstreams=[{"name": "lean", **upstream}, {"name": "sdk", **upstream, "lean_calls": False}],
+            virtual_servers=[
+                {"name": "desk", "prefix": "always", "include": [{"upstream": "lean"}, {"upstream": "sdk"}]}
+            ],
+            agents=[{"name": "alice", "keys": [{"key": KEY}], "servers": [{"server": "desk"}]}],
+        )
+        seen: list[str] = []
+        with anyio.fail_after(30):
+            async with run_hub(config) as running:
+                for credential in (KEY, token):
+                    async with open_agent(transport, running, "desk", credential) as client:
+                        for tool in ("lean__headers", "sdk__headers"):
+                            result = await client.call_tool(tool, {})
+                            assert result.is_error is not True
+                            seen.append(result.content[0].text)  # type: ignore[union-attr]
+    assert len(seen) == 4
+    for text in seen:
+        received = json.loads(text)
+        assert received["x-hub-upstream"] == "configured"
+        assert "authorization" not in received
+        assert KEY not in text
+        assert token not in text
