@@ -8,7 +8,6 @@ Each PostgreSQL and MariaDB database is named `hub_sql_<random>`: other suites s
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,9 +17,7 @@ from typing import Any
 
 import anyio
 import asyncmy
-import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -28,8 +25,8 @@ from connectors.sql.connector import SqlConnector
 from hub.config.model import SqlUpstreamConfig
 from hub.core.connector import CallContext
 from hub.core.principal import Principal
+from tests.services import postgres_database, unreachable
 
-POSTGRES = os.environ.get("HUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 MARIADB_HOST, MARIADB_PORT = "127.0.0.1", 3306
 BACKENDS = ["sqlite", "postgresql", "mysql"]
 TIMEOUT = 30.0
@@ -42,34 +39,13 @@ ITEMS = [
 NUMBERS = 50
 
 
-def _unreachable(service: str, exc: BaseException) -> None:
-    if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{service} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
-    pytest.skip(f"{service} is unreachable ({exc}); set HUB_REQUIRE_SERVICES=1 to fail instead")
-
-
-@asynccontextmanager
-async def _postgres() -> AsyncIterator[str]:
-    name = f"hub_sql_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await psycopg.AsyncConnection.connect(POSTGRES, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _unreachable(f"PostgreSQL at {POSTGRES}", exc)
-    async with admin:
-        await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield f"{POSTGRES.rpartition('/')[0]}/{name}"
-        finally:
-            await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 @asynccontextmanager
 async def _mariadb() -> AsyncIterator[str]:
     name = f"hub_sql_{uuid.uuid4().hex[:12]}"
     try:
         admin = await asyncmy.connect(host=MARIADB_HOST, port=MARIADB_PORT, user="root", connect_timeout=5)
     except (OSError, asyncmy.errors.OperationalError) as exc:
-        _unreachable(f"MariaDB at {MARIADB_HOST}:{MARIADB_PORT}", exc)
+        unreachable(f"MariaDB at {MARIADB_HOST}:{MARIADB_PORT}", exc)
     try:
         async with admin.cursor() as cursor:
             await cursor.execute(f"CREATE DATABASE `{name}`")
@@ -86,7 +62,7 @@ async def _mariadb() -> AsyncIterator[str]:
 async def database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """The URL (no driver named: the hub picks its async one) of a new, empty database."""
     if backend == "postgresql":
-        async with _postgres() as url:
+        async with postgres_database("hub_sql") as url:
             yield url
     elif backend == "mysql":
         async with _mariadb() as url:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -14,9 +13,7 @@ from psycopg import sql
 
 from hub.governance.vault.cipher import Vault, generate_key
 from hub.storage.engine import Database
-
-POSTGRES = os.environ.get("HUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-"""An existing database to connect to; each test creates (and drops) its own `hub_test_<random>` beside it."""
+from tests.services import POSTGRES, postgres_database, unreachable
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,24 +32,6 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[str]:
     yield f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
 
 
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """The URL of a new, empty database on the local PostgreSQL, dropped afterwards."""
-    name = f"hub_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await psycopg.AsyncConnection.connect(POSTGRES, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL at {POSTGRES} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL at {POSTGRES} is unreachable ({exc}); set HUB_REQUIRE_SERVICES=1 to fail instead")
-    async with admin:
-        await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield f"{POSTGRES.rpartition('/')[0]}/{name}"
-        finally:
-            await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """The URL of a new, empty database on the local PostgreSQL, for hubs run as subprocesses; dropped afterwards."""
@@ -60,9 +39,7 @@ def postgres_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL at {POSTGRES} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL at {POSTGRES} is unreachable ({exc}); set HUB_REQUIRE_SERVICES=1 to fail instead")
+        unreachable(f"PostgreSQL at {POSTGRES}", exc)
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         try:
