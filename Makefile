@@ -43,6 +43,7 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench rest
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench governance
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench llm
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache data .cache

@@ -102,7 +102,7 @@ def _hub(fake: str) -> Iterator[tuple[str, str]]:
         "server": {"host": "127.0.0.1"},
         "storage": {"url": f"sqlite+aiosqlite:///{database}"},
         "observability": {"log_level": "WARNING"},
-        "agents": [{"name": "bench-agent", "keys": [{"key": key}]}],
+        "agents": [{"name": "bench-agent", "keys": [{"key": key}], "models": ["chat"]}],
         "models": [{"name": "chat", "deployments": [{**deployment, "api_key": "sk-bench-provider"}]}],
     }
     config = CACHE / "hub-llm.yaml"

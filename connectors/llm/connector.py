@@ -182,6 +182,8 @@ class LiteLlmBackend:
         kwargs = {k: v for k, v in body.items() if k not in _HUB_ONLY_KEYS}
         kwargs["model"] = call.group
         kwargs["litellm_metadata"] = {"tags": [f"&{t}" for t in call.require_tags]} if call.require_tags else {}
+        if call.fallbacks is not None:  # only the fallbacks this caller was granted (litellm reads them per call)
+            kwargs["fallbacks"] = [{group: list(to)} for group, to in call.fallbacks.items() if to]
         return kwargs
 
 

@@ -440,6 +440,7 @@ class TeamConfig(_Model):
     name: Name
     description: str = ""
     servers: tuple[GrantConfig, ...] = ()
+    models: tuple[str, ...] = ()  # model groups (names or globs) its agents may call through the LLM API
 
 
 class AgentConfig(_Model):
@@ -447,6 +448,7 @@ class AgentConfig(_Model):
     team: Name | None = None  # a team of `teams:`; the agent also holds the team's grants
     keys: tuple[AgentKeyConfig, ...] = ()
     servers: tuple[GrantConfig, ...] = ()
+    models: tuple[str, ...] = ()  # model groups (names or globs) it may call; none unless granted
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -539,6 +541,7 @@ class HubConfig(_Model):
         _unique("agents", [a.name for a in self.agents])
         _unique("limits", [rule.name for rule in self.limits])
         check_llm_references(self.models, self.llm)
+        _model_grants_defined(self)
         if self.llm.cache is not None and self.llm.cache.backend == "redis" and self.storage.redis_url is None:
             raise ValueError("llm.cache.backend: 'redis' needs storage.redis_url")
         groups = {g.name for g in self.models}
@@ -572,3 +575,14 @@ def _unique(section: str, names: list[str]) -> None:
         if name in seen:
             raise ValueError(f"{section}[{i}]: name {name!r} is used twice")
         seen.add(name)
+
+
+def _model_grants_defined(config: HubConfig) -> None:
+    """A model grant without glob characters names a model group (or an experiment's model) that exists."""
+    known = {g.name for g in config.models} | {e.model for e in config.llm.experiments}
+    held = [("teams", i, t.models) for i, t in enumerate(config.teams)]
+    held += [("agents", i, a.models) for i, a in enumerate(config.agents)]
+    for section, i, models in held:
+        for j, name in enumerate(models):
+            if not any(c in name for c in "*?[") and name not in known:
+                raise ValueError(f"{section}[{i}].models[{j}]: model group {name!r} is not defined")

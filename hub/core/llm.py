@@ -21,6 +21,8 @@ class LlmCall:
     body: Mapping[str, Any]  # the wire request, `model` = group
     require_tags: tuple[str, ...] = ()  # only deployments carrying all of these (capabilities, rule tags)
     agent: str = ""
+    # per group, the groups this caller may fall back to (None: the configured ones)
+    fallbacks: Mapping[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,19 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated agent. `key_id` names the credential used (never the secret)."""
+    """An authenticated agent. `key_id` names the credential used (never the secret).
+
+    `models` are the model-group name globs it may call through the LLM layer (its own and its teams').
+    """
 
     agent: str
     team: str | None
     grants: Mapping[str, Grant]
     key_id: str = ""
+    models: tuple[str, ...] = ()
 
     def grant_for(self, server: str) -> Grant | None:
         return self.grants.get(server)
+
+    def allows_model(self, name: str) -> bool:
+        return any(fnmatchcase(name, pattern) for pattern in self.models)

@@ -36,6 +36,9 @@ class LlmRequest:
     body: Mapping[str, Any]
     tags: tuple[str, ...] = ()
     sensitive: bool = False  # never answered from, nor kept in, the response cache
+    # The model is an admin's choice (a virtual server's sampling_model), not the caller's: its model
+    # grants do not apply. Every request an agent sends itself is checked against them.
+    admin_model: bool = False
 
 
 class LlmObserver:
@@ -180,7 +183,8 @@ class LlmGateway:
                 counted[group] = self._backend.count_tokens(group, request.body, request.api)
             return counted[group]
 
-        route = self.router.route(request.api, request.body, request.principal.agent, request.tags, estimate)
+        allows = _everything if request.admin_model else request.principal.allows_model
+        route = self.router.route(request.api, request.body, request.principal.agent, request.tags, estimate, allows)
         wants_estimate = self._limits is not None and self._limits.counts_tokens
         return route, (estimate(route.group) if wants_estimate else counted.get(route.group, 0))
 
@@ -198,7 +202,9 @@ class LlmGateway:
             await self._budgets.spend(request.principal, usage.total, cost)
 
     def _call(self, request: LlmRequest, route: Route) -> LlmCall:
-        return LlmCall(request.api, route.group, request.body, route.require_tags, request.principal.agent)
+        return LlmCall(
+            request.api, route.group, request.body, route.require_tags, request.principal.agent, route.fallbacks
+        )
 
     def _finish(
         self,
@@ -230,6 +236,10 @@ class LlmGateway:
         )
         self._usage.record(record)
         self._observer.finished(record)
+
+
+def _everything(name: str) -> bool:
+    return True
 
 
 async def _replayed(events: list[bytes]) -> AsyncIterator[bytes]:

@@ -2,7 +2,8 @@
 
 A virtual server with `sampling_model` answers its upstreams' sampling requests itself, through the
 gateway, as the agent whose tool call caused them: that agent's limits, budgets, usage rows and
-metrics apply. Other virtual servers relay sampling to the agent, as before.
+metrics apply. The model is the virtual server admin's grant, not the agent's: the agent's own model
+grants neither allow nor refuse it. Other virtual servers relay sampling to the agent, as before.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def sampling_for(
 
         async def sample(params: Mapping[str, Any]) -> dict[str, Any]:
             body = chat_body(model, params)
-            answer = await gateway.complete(LlmRequest(principal, "chat", body, ("mcp-sampling",)))
+            answer = await gateway.complete(LlmRequest(principal, "chat", body, ("mcp-sampling",), admin_model=True))
             return create_message_result(model, answer)
 
         return sample

@@ -52,7 +52,7 @@ class LlmEndpoints:
             if path == "/models":
                 if request.method != "GET":
                     raise MethodNotAllowedError("use GET on /v1/models", allow="GET")
-                await self._models()(scope, receive, send)
+                await self._models(principal)(scope, receive, send)
                 return
             if path not in _APIS:
                 raise NotFoundError(f"no LLM route /v1{path}; use /v1/chat/completions, /v1/messages, /v1/embeddings")
@@ -69,10 +69,10 @@ class LlmEndpoints:
             response = llm_error_response(exc, api)
         await response(scope, receive, send)
 
-    def _models(self) -> Response:
-        data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": "hub"} for name in self._gateway.router.names()
-        ]
+    def _models(self, principal: Principal) -> Response:
+        """The models this caller was granted; the others are not shown (nor answered: see hub/llm/routing.py)."""
+        names = self._gateway.router.names(principal.allows_model)
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "hub"} for name in names]
         return JSONResponse({"object": "list", "data": data})
 
 

@@ -58,10 +58,11 @@ def deployment(base: str, name: str, kind: str = "openai", **extra: Any) -> dict
     return {"name": name, "provider": provider, "model": model, "base_url": url, "api_key": PROVIDER_KEY, **extra}
 
 
-def agents(team: str | None = "research") -> list[dict[str, Any]]:
+def agents(team: str | None = "research", models: tuple[str, ...] = ("*",)) -> list[dict[str, Any]]:
+    """alice and bob, granted `models` (every model group unless told otherwise)."""
     return [
-        {"name": "alice", "team": team, "keys": [{"key": ALICE}]},
-        {"name": "bob", "team": team, "keys": [{"key": BOB}]},
+        {"name": "alice", "team": team, "keys": [{"key": ALICE}], "models": list(models)},
+        {"name": "bob", "team": team, "keys": [{"key": BOB}], "models": list(models)},
     ]
 
 

@@ -30,7 +30,7 @@ async def gov_hub(run_hub, make_hub_config) -> AsyncIterator[Any]:
         config = make_hub_config(
             server={"admin_token": ADMIN},
             teams=[{"name": "research"}],
-            agents=[{"name": n, "team": TEAMS[n], "keys": [{"key": k}]} for n, k in KEYS.items()],
+            agents=[{"name": n, "team": TEAMS[n], "keys": [{"key": k}], "models": ["chat"]} for n, k in KEYS.items()],
             models=[
                 {"name": "chat", "deployments": [deployment(base, "gpt", input_price=0.001, output_price=0.002)]},
             ],
