@@ -104,7 +104,7 @@ class AuditConfig(_Model):
     journal_dir: Path | None = None  # default: "audit" beside a SQLite storage file, else data/audit
     fsync: bool = False  # fsync each journal append (survives power loss, not only a killed process)
     batch_size: PositiveInt = 500
-    batch_interval_s: PositiveFloat = 0.2
+    batch_interval_s: PositiveFloat = 1.0
     segment_bytes: PositiveInt = 16 * 1024 * 1024
     retention_days: PositiveInt | None = None  # None: keep every record
     redact: AuditRedactConfig = AuditRedactConfig()

@@ -22,9 +22,17 @@ from hub.config.model import AuditConfig
 from hub.errors import AuditUnavailableError, ConfigError
 from hub.governance.audit import store
 from hub.governance.audit.journal import ChainJournal
-from hub.governance.audit.record import AuditEntry, AuditRecord, digest, journal_line, json_size
+from hub.governance.audit.record import (
+    AuditEntry,
+    AuditRecord,
+    canonical_spliced,
+    canonical_text,
+    digest,
+    journal_line,
+    json_size,
+)
 from hub.governance.audit.redaction import Redactor, bounded_text
-from hub.governance.audit.writer import DatabaseWriter
+from hub.governance.audit.writer import DatabaseWriter, Pending
 from hub.storage.engine import Database
 
 log = logging.getLogger(__name__)
@@ -79,18 +87,23 @@ class Auditor:
             latency_us=entry.latency_us,
             request_bytes=json_size(entry.request) if entry.request_bytes is None else entry.request_bytes,
             response_bytes=json_size(entry.response) if entry.response_bytes is None else entry.response_bytes,
-            request=redact(entry.request),
-            response=redact(entry.response),
+            request=None,  # the payloads are encoded once, below, and spliced into the canonical text
+            response=None,
             prev_hash=journal.head_hash,
         )
-        canonical = record.canonical()
+        request_text = canonical_text(redact(entry.request))
+        response_text = canonical_text(redact(entry.response))
+        canonical = canonical_spliced(record.fields(), request_text, response_text)
         hash_ = digest(canonical)
+        line = journal_line(canonical, hash_)
         try:
-            journal.append(journal_line(canonical, hash_), seq, hash_)
+            start, end = journal.append(line, seq, hash_)
         except OSError as exc:
             log.error("audit.journal_failed", extra={"chain": journal.chain, "error": str(exc)})
             raise AuditUnavailableError("the audit log cannot be written; the call's answer is withheld") from exc
-        writer.notify()
+        values = store.record_values(record, request_text, response_text)
+        values["hash"] = hash_
+        writer.notify(Pending(start, end, line, values))
 
     async def flushed(self) -> None:
         """Return once the database holds every record journaled so far (for tests and tools)."""

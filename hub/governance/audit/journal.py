@@ -109,8 +109,12 @@ class ChainJournal:
 
     # --- the hot path -----------------------------------------------------------------------------
 
-    def append(self, line: bytes, seq: int, hash_: str) -> None:
-        """Write one line (all of it) and move the chain's head; raises OSError if the OS refuses."""
+    def append(self, line: bytes, seq: int, hash_: str) -> tuple[Position, Position]:
+        """Write one line (all of it) and move the chain's head; raises OSError if the OS refuses.
+
+        Returns where the line starts and where the next one will (the start of a new segment when
+        this line finished one), the positions the writer commits.
+        """
         if self._fd is None:
             raise OSError("the journal is not open for appending")
         view = memoryview(line)
@@ -120,11 +124,13 @@ class ChainJournal:
         if self._fsync:
             os.fsync(self._fd)
         self.head_seq, self.head_hash = seq, hash_
+        start = Position(self._segment, self._size)
         self._size += len(line)
         if self._size >= self._segment_bytes:
             os.close(self._fd)
             self._segment += 1
             self._open_segment()
+        return start, Position(self._segment, self._size)
 
     # --- the writer's side (in a worker thread) ---------------------------------------------------
 

@@ -163,6 +163,20 @@ def canonical_text(value: Any) -> str:
     return _CANONICAL(value)
 
 
+def canonical_spliced(fields: dict[str, Any], request_text: str, response_text: str) -> str:
+    """`canonical_text(fields)` with the payloads given as their canonical texts (encoded once, reused for the row).
+
+    `fields` holds None for "request" and "response"; their texts are put in place of those nulls. A
+    nested value encodes the same as on its own, so the result equals the canonical text of the full
+    record. `"response":null,` is replaced first, while nothing nested is in the text yet; the
+    first `"request":null,` then is the top-level one (it comes before "response" in key order). An
+    encoded string never holds the pattern: its quotes are escaped.
+    """
+    text = _CANONICAL(fields)
+    text = text.replace('"response":null,', f'"response":{response_text},', 1)
+    return text.replace('"request":null,', f'"request":{request_text},', 1)
+
+
 def digest(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 

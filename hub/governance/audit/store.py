@@ -41,14 +41,14 @@ class AuditFilter:
 def row_values(data: dict[str, Any]) -> dict[str, Any]:
     """A journal line's JSON object as the column values of its row."""
     record = AuditRecord.from_fields(data)
+    return record_values(record, payload_text(record.request), payload_text(record.response))
+
+
+def record_values(record: AuditRecord, request_text: str, response_text: str) -> dict[str, Any]:
+    """A record's column values, its payloads given as their canonical texts."""
     values = record.fields()
     del values["v"]
-    values.update(
-        ts=record.ts,
-        request=payload_text(record.request),
-        response=payload_text(record.response),
-        hash=record.hash,
-    )
+    values.update(ts=record.ts, request=request_text, response=response_text, hash=record.hash)
     return values
 
 

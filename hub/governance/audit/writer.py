@@ -6,13 +6,21 @@ the database is unreachable it keeps retrying with backoff, logging `audit.db_do
 `audit.db_back` once it is back; records keep arriving in the journal meanwhile, not in memory.
 A line the database refuses for what it holds (not for being down) is set aside in the chain's
 `rejected.jsonl` and logged, so one bad record never blocks the ones after it.
+
+The journal is the durable source; the live path does not read it back. `Auditor.record` hands
+the writer each record's row values along with the line and its journal positions (`notify`);
+the writer stores those from memory while they continue exactly where it has committed, and reads
+(and parses) the journal only to catch up: at start, after the database was away long enough for
+the in-memory buffer to overflow (it is bounded), or after anything else broke the continuity.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -32,6 +40,18 @@ REFUSED = (DataError, IntegrityError)
 """What the database says about a row it will never take (anything else: it is away, retry)."""
 FLUSH_TIMEOUT_S = 5.0
 """At shutdown, seconds the writer gets to store what is left (the rest waits in the journal)."""
+BUFFERED_BATCHES = 4
+"""How many batches of records the in-memory buffer holds at most; beyond, the journal is read instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A journaled record not stored yet, as the Auditor built it: no need to read and parse it back."""
+
+    start: Position
+    end: Position
+    line: bytes
+    values: dict[str, Any]
 
 
 class DatabaseWriter:
@@ -44,6 +64,8 @@ class DatabaseWriter:
         self._wake = anyio.Event()
         self._full = anyio.Event()
         self._pending = 0
+        self._buffer: deque[Pending] = deque()
+        self._buffer_max = self._batch_size * BUFFERED_BATCHES
         self._down = False
         self._stored_seq: dict[str, int] = {}
         self._stored = anyio.Event()  # set (and replaced) after each batch is stored
@@ -51,10 +73,16 @@ class DatabaseWriter:
     async def stored(self, chain: str, seq: int) -> None:
         """Return once the database holds `chain`'s records up to `seq`."""
         while self._stored_seq.get(chain, 0) < seq:
+            self._full.set()  # someone waits: store now rather than at the end of the interval
+            self._wake.set()
             await self._stored.wait()
 
-    def notify(self) -> None:
-        """A line was appended (called on the hot path: cheap)."""
+    def notify(self, pending: Pending | None = None) -> None:
+        """A line was appended to the appending journal (called on the hot path: cheap)."""
+        if pending is not None:
+            if len(self._buffer) >= self._buffer_max:
+                self._buffer.clear()  # the database is behind: catch up from the journal instead
+            self._buffer.append(pending)
         self._pending += 1
         self._wake.set()
         if self._pending >= self._batch_size:
@@ -88,10 +116,14 @@ class DatabaseWriter:
 
     async def _store_batch(self, journal: ChainJournal, retry: bool) -> bool:
         """Store the next batch of `journal`; False once it is caught up (or, without retry, on failure)."""
-        lines, after = await anyio.to_thread.run_sync(journal.read, self._positions[journal.chain], self._batch_size)
-        if not lines:
-            return False
-        rows = _rows(journal, lines)
+        rows, after = self._from_buffer(journal)
+        if not rows:
+            lines, after = await anyio.to_thread.run_sync(
+                journal.read, self._positions[journal.chain], self._batch_size
+            )
+            if not lines:
+                return False
+            rows = _rows(journal, lines)
         backoff = BACKOFF_S
         while True:
             try:
@@ -113,6 +145,21 @@ class DatabaseWriter:
         self._stored.set()
         self._stored = anyio.Event()
         return True
+
+    def _from_buffer(self, journal: ChainJournal) -> tuple[list[tuple[bytes, dict[str, Any]]], Position]:
+        """The next batch from memory when it continues exactly at the committed position, else nothing."""
+        position = self._positions[journal.chain]
+        buffer = self._buffer
+        if not journal.appending:
+            return [], position
+        while buffer and buffer[0].start < position:  # stored already (read from the journal meanwhile)
+            buffer.popleft()
+        if not buffer or buffer[0].start != position:
+            return [], position
+        taken = [buffer.popleft()]
+        while buffer and len(taken) < self._batch_size and buffer[0].start == taken[-1].end:
+            taken.append(buffer.popleft())  # stops at a gap (a line the buffer missed): the journal has it
+        return [(p.line, p.values) for p in taken], taken[-1].end
 
     async def _insert(self, journal: ChainJournal, rows: list[tuple[bytes, dict[str, Any]]]) -> None:
         try:
