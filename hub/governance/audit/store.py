@@ -84,8 +84,9 @@ async def insert(database: Database, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     make = postgres_insert if database.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = make(AuditRow.__table__).on_conflict_do_nothing()  # Core, not ORM: no per-row ORM bookkeeping
     async with database.transaction() as session:
-        await session.execute(make(AuditRow).on_conflict_do_nothing(), list(rows))
+        await session.execute(statement, list(rows))
 
 
 async def page(
