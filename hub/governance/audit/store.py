@@ -7,9 +7,9 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Select
@@ -84,7 +84,8 @@ async def insert(database: Database, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     make = postgres_insert if database.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = make(AuditRow.__table__).on_conflict_do_nothing()  # Core, not ORM: no per-row ORM bookkeeping
+    table = cast(Table, AuditRow.__table__)
+    statement = make(table).on_conflict_do_nothing()  # Core, not ORM: no per-row ORM bookkeeping
     async with database.transaction() as session:
         await session.execute(statement, list(rows))
 
