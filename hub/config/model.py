@@ -578,8 +578,9 @@ def _unique(section: str, names: list[str]) -> None:
 
 
 def _model_grants_defined(config: HubConfig) -> None:
-    """A model grant without glob characters names a model group (or an experiment's model) that exists."""
+    """A model grant without glob characters names a model group, an experiment's model or a rule's model."""
     known = {g.name for g in config.models} | {e.model for e in config.llm.experiments}
+    known |= {r.model for r in config.llm.rules}
     held = [("teams", i, t.models) for i, t in enumerate(config.teams)]
     held += [("agents", i, a.models) for i, a in enumerate(config.agents)]
     for section, i, models in held:

@@ -14,19 +14,21 @@ GROUPS = [
     {"name": "gpt-mini", "deployments": [{"name": "d", "provider": "openai", "model": "m"}]},
     {"name": "embed", "deployments": [{"name": "d", "provider": "openai", "model": "e"}]},
 ]
+RULE = {"name": "cheap", "model": "auto", "group": "gpt-mini"}
 EXPERIMENT = {"name": "ab", "model": "assistant", "arms": [{"group": "gpt-mini"}, {"group": "embed"}]}
 
 
 def config(**sections: Any) -> HubConfig:
-    return HubConfig.model_validate({"models": GROUPS, "llm": {"experiments": [EXPERIMENT]}, **sections})
+    llm = {"experiments": [EXPERIMENT], "rules": [RULE]}
+    return HubConfig.model_validate({"models": GROUPS, "llm": llm, **sections})
 
 
-def test_globs_group_names_and_experiment_models_are_accepted() -> None:
+def test_globs_group_names_experiment_and_rule_models_are_accepted() -> None:
     loaded = config(
         teams=[{"name": "t", "models": ["nothing-matches-*"]}],
-        agents=[{"name": "a", "team": "t", "models": ["gpt-*", "embed", "assistant"]}],
+        agents=[{"name": "a", "team": "t", "models": ["gpt-*", "embed", "assistant", "auto"]}],
     )
-    assert loaded.agents[0].models == ("gpt-*", "embed", "assistant")
+    assert loaded.agents[0].models == ("gpt-*", "embed", "assistant", "auto")
     assert loaded.teams[0].models == ("nothing-matches-*",)
 
 
