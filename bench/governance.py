@@ -136,11 +136,11 @@ def _hub(upstream_url: str, mode: str, name: str) -> Iterator[_Hub]:
         settings["audit"] = {"enabled": name == "governed", "journal_dir": str(processes.CACHE / f"audit-{name}")}
     config = processes.CACHE / f"governance-{name}.yaml"
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
-    port = processes._free_port()
+    port = processes.free_port()
     command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
     with ExitStack() as stack:
-        proc = stack.enter_context(processes._spawn(command, processes.CACHE / f"governance-{name}.log"))
-        processes._wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=30)
+        proc = stack.enter_context(processes.spawn(command, processes.CACHE / f"governance-{name}.log"))
+        processes.wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=30)
         yield _Hub(name, processes.HubProcess(proc.pid, f"http://127.0.0.1:{port}/servers/bench/mcp", key))
 
 

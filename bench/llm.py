@@ -35,7 +35,7 @@ import anyio
 import httpx
 import yaml
 
-from bench.processes import CACHE, ROOT, _free_port, _read_line, _spawn, _wait_ready
+from bench.processes import CACHE, ROOT, free_port, read_line, spawn, stop, wait_ready
 
 PROXY_VERSION = "1.80.0"  # the newest release whose [proxy] extra installs from PyPI here
 PROXY_VENV = CACHE / "litellm-proxy"
@@ -84,8 +84,8 @@ def _install_proxy(proxy_bin: Path) -> None:
 @contextmanager
 def _fakes() -> Iterator[str]:
     command = [sys.executable, "-m", "tests.servers.llm.server", "--stream-tokens", str(STREAM_TOKENS)]
-    with _spawn(command, CACHE / "llm-fakes.log", stdout=subprocess.PIPE) as proc:
-        line = _read_line(proc, timeout_s=20)
+    with spawn(command, CACHE / "llm-fakes.log", stdout=subprocess.PIPE) as proc:
+        line = read_line(proc, timeout_s=20)
         if not line.startswith("LISTENING "):
             raise RuntimeError(f"the fake providers did not start: {line!r}")
         yield line.split()[1]
@@ -94,7 +94,7 @@ def _fakes() -> Iterator[str]:
 @contextmanager
 def _hub(fake: str) -> Iterator[tuple[str, str]]:
     key = "hub_" + secrets.token_urlsafe(32)
-    port = _free_port()
+    port = free_port()
     database = CACHE / "hub-llm.db"
     database.unlink(missing_ok=True)
     deployment = {"name": "gpt", "provider": "openai", "model": "fake-gpt", "base_url": f"{fake}/openai/v1"}
@@ -108,14 +108,14 @@ def _hub(fake: str) -> Iterator[tuple[str, str]]:
     config = CACHE / "hub-llm.yaml"
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
     command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
-    with _spawn(command, CACHE / "hub-llm.log") as proc:
-        _wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=60)
+    with spawn(command, CACHE / "hub-llm.log") as proc:
+        wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=60)
         yield f"http://127.0.0.1:{port}", key
 
 
 @contextmanager
 def _proxy(fake: str, proxy_bin: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     settings = {
         "model_list": [
             {
@@ -152,12 +152,10 @@ def _proxy(fake: str, proxy_bin: Path) -> Iterator[str]:
             command, stdout=err, stderr=err, stdin=subprocess.DEVNULL, env=env, start_new_session=True
         )
     try:
-        _wait_ready(proc, f"http://127.0.0.1:{port}/health/liveliness", timeout_s=120)
+        wait_ready(proc, f"http://127.0.0.1:{port}/health/liveliness", timeout_s=120)
         yield f"http://127.0.0.1:{port}"
     finally:
-        from bench.processes import _stop
-
-        _stop(proc)
+        stop(proc)
 
 
 async def _measure(

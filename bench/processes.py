@@ -50,9 +50,9 @@ class UpstreamProcess:
 @contextmanager
 def upstream() -> Iterator[UpstreamProcess]:
     """Start `bench.upstream`; yield it once it accepts connections."""
-    with _spawn([sys.executable, "-m", "bench.upstream"], CACHE / "upstream.log", stdout=subprocess.PIPE) as proc:
+    with spawn([sys.executable, "-m", "bench.upstream"], CACHE / "upstream.log", stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
-        line = _read_line(proc, timeout_s=20)
+        line = read_line(proc, timeout_s=20)
         if not line.startswith("LISTENING "):
             raise RuntimeError(f"bench upstream did not start: {line!r} (see {CACHE / 'upstream.log'})")
         yield UpstreamProcess(proc.pid, line.split()[1])
@@ -68,7 +68,7 @@ def hub(upstream_url: str, mode: str, root: Path = ROOT, audit: bool = True) -> 
     """
     protocol = "legacy" if mode == "legacy" else "auto"
     key = "hub_" + secrets.token_urlsafe(32)
-    port = _free_port()
+    port = free_port()
     config = CACHE / f"hub-{mode}.yaml"
     database = CACHE / f"hub-{mode}.db"
     database.unlink(missing_ok=True)
@@ -77,8 +77,8 @@ def hub(upstream_url: str, mode: str, root: Path = ROOT, audit: bool = True) -> 
         settings["audit"] = {"enabled": False}
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
     command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
-    with _spawn(command, CACHE / f"hub-{mode}.log", cwd=root) as proc:
-        _wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=30)
+    with spawn(command, CACHE / f"hub-{mode}.log", cwd=root) as proc:
+        wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=30)
         yield HubProcess(proc.pid, f"http://127.0.0.1:{port}/servers/bench/mcp", key)
 
 
@@ -102,7 +102,7 @@ def run_load(plan: dict[str, Any], timeout_s: float) -> list[dict[str, Any]]:
 @contextmanager
 def load_in_background(plan: dict[str, Any]) -> Iterator[subprocess.Popen[bytes]]:
     """A `bench.load` process left running (for the profiler); stopped when the context exits."""
-    with _spawn([sys.executable, "-m", "bench.load", json.dumps(plan)], CACHE / "load.log") as proc:
+    with spawn([sys.executable, "-m", "bench.load", json.dumps(plan)], CACHE / "load.log") as proc:
         yield proc
 
 
@@ -130,7 +130,7 @@ def _hub_config(upstream_url: str, protocol: str, key: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _spawn(
+def spawn(
     command: list[str], log: Path, stdout: int | None = None, cwd: Path = ROOT
 ) -> Iterator[subprocess.Popen[bytes]]:
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -141,10 +141,10 @@ def _spawn(
         try:
             yield proc
         finally:
-            _stop(proc)
+            stop(proc)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process's own group, then SIGKILL it if it has not exited within 10 s."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -157,7 +157,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
-def _read_line(proc: subprocess.Popen[bytes], timeout_s: float) -> str:
+def read_line(proc: subprocess.Popen[bytes], timeout_s: float) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout_s
     os.set_blocking(proc.stdout.fileno(), False)
@@ -170,7 +170,7 @@ def _read_line(proc: subprocess.Popen[bytes], timeout_s: float) -> str:
     return buffer.decode()
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> None:
+def wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -184,7 +184,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> No
     raise RuntimeError(f"the hub was not ready within {timeout_s:g}s")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ import yaml
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from bench.processes import CACHE, ROOT, tree_state
+from bench.processes import CACHE, ROOT, stop, tree_state
 from connectors.rest.connector import RestConnector
 from hub.config.model import RestUpstreamConfig
 from hub.core.connector import CallContext
@@ -261,15 +260,7 @@ def _process(command: list[str], name: str) -> Iterator[tuple[int, str]]:
             raise RuntimeError(f"{name} did not start: {line!r} (see {CACHE / name}.log)")
         yield proc.pid, line.split()[1].rstrip("/")
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc)
 
 
 def _wait_ready(url: str, timeout_s: float = 30.0) -> None:
