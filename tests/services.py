@@ -39,3 +39,20 @@ async def postgres_database(prefix: str = "hub_test") -> AsyncIterator[str]:
             yield f"{POSTGRES.rpartition('/')[0]}/{name}"
         finally:
             await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+MACHINE_REDIS = "redis://127.0.0.1:6379/0"
+
+
+async def require_redis(url: str = MACHINE_REDIS) -> None:
+    """Return if Redis at `url` answers a PING; otherwise fail (in CI) or skip the test."""
+    import redis.asyncio as aioredis  # the redis extra: only tests that need Redis import it
+    from redis.exceptions import RedisError
+
+    client = aioredis.Redis.from_url(url, socket_timeout=2)
+    try:
+        await client.ping()
+    except (OSError, RedisError) as exc:
+        unreachable(f"Redis at {url}", exc)
+    finally:
+        await client.aclose()

@@ -7,7 +7,6 @@ test; the outage test starts a Redis of its own on a free port, so it can stop a
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -25,11 +24,11 @@ from hub.core.principal import Principal
 from hub.errors import LimitExceededError
 from hub.governance.limits import Limits, LocalRateLimiter
 from hub.governance.redis_limits import RedisRateLimiter
+from tests.services import MACHINE_REDIS, require_redis
 
 pytestmark = pytest.mark.anyio
 
 ALICE = Principal("alice", None, {})
-MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 
 
 async def admitted(limits: Limits) -> bool:
@@ -41,21 +40,9 @@ def _rule(**fields: object) -> LimitConfig:
     return LimitConfig.model_validate({"name": f"r{uuid.uuid4().hex[:8]}", **fields})  # fresh keys per test
 
 
-async def _require(url: str) -> None:
-    client = aioredis.Redis.from_url(url, socket_timeout=1)
-    try:
-        await client.ping()
-    except (OSError, RedisError) as exc:
-        if os.environ.get("HUB_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis at {url} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
-        pytest.skip(f"no Redis at {url}")
-    finally:
-        await client.aclose()
-
-
 @pytest.fixture
 async def replicas() -> AsyncIterator[tuple[RedisRateLimiter, RedisRateLimiter]]:
-    await _require(MACHINE_REDIS)
+    await require_redis(MACHINE_REDIS)
     a = RedisRateLimiter(MACHINE_REDIS, LocalRateLimiter())
     b = RedisRateLimiter(MACHINE_REDIS, LocalRateLimiter())
     yield a, b

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from hub.config.llm import LlmBudgetConfig
 from hub.core.principal import Principal
 from hub.errors import LimitExceededError
 from hub.llm.budgets import Budgets, LocalSpendCounter
 from hub.llm.redis_budgets import RedisSpendCounter
+from tests.services import MACHINE_REDIS, require_redis
 
 pytestmark = pytest.mark.anyio
-
-MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
 async def counters() -> AsyncIterator[tuple[RedisSpendCounter, RedisSpendCounter]]:
-    client = aioredis.Redis.from_url(MACHINE_REDIS, socket_timeout=1)
-    try:
-        await client.ping()
-    except (OSError, RedisError) as exc:
-        if os.environ.get("HUB_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis at {MACHINE_REDIS} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
-        pytest.skip(f"no Redis at {MACHINE_REDIS}")
-    finally:
-        await client.aclose()
+    await require_redis()
     a, b = RedisSpendCounter(MACHINE_REDIS, LocalSpendCounter()), RedisSpendCounter(MACHINE_REDIS, LocalSpendCounter())
     try:
         yield a, b

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from hub.config.llm import LlmLimitConfig
 from hub.core.principal import Principal
@@ -16,24 +13,16 @@ from hub.errors import LimitExceededError
 from hub.governance.limits import LocalRateLimiter
 from hub.governance.redis_limits import RedisRateLimiter
 from hub.llm.limits import LlmLimits
+from tests.services import MACHINE_REDIS, require_redis
 
 pytestmark = pytest.mark.anyio
 
 ALICE = Principal("alice", None, {})
-MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
 async def replicas() -> AsyncIterator[tuple[RedisRateLimiter, RedisRateLimiter]]:
-    client = aioredis.Redis.from_url(MACHINE_REDIS, socket_timeout=1)
-    try:
-        await client.ping()
-    except (OSError, RedisError) as exc:
-        if os.environ.get("HUB_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis at {MACHINE_REDIS} is required (HUB_REQUIRE_SERVICES=1) but unreachable: {exc}")
-        pytest.skip(f"no Redis at {MACHINE_REDIS}")
-    finally:
-        await client.aclose()
+    await require_redis()
     a = RedisRateLimiter(MACHINE_REDIS, LocalRateLimiter())
     b = RedisRateLimiter(MACHINE_REDIS, LocalRateLimiter())
     try:
