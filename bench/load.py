@@ -54,6 +54,7 @@ class LevelResult:
     p99_ms: float
     calls_per_s: float
     server_cpu_ms_per_call: float  # CPU the server process (upstream for direct, hub for hub) spent per call
+    client_cpu_ms_per_call: float  # CPU this load generator spent per call (it shares the machine's cores)
 
 
 class _Budget:
@@ -134,13 +135,13 @@ async def run_level(target: Target, plan: Plan, concurrency: int) -> LevelResult
             for _ in range(concurrency):
                 tg.start_soon(_worker, target, plan.mode, budget, gates)
             await gates.warmed.event.wait()
-            cpu_before = _cpu_seconds(target.pid)
+            cpu_before, own_before = _cpu_seconds(target.pid), time.process_time()
             budget.begin()
             gates.start.set()
             await gates.finished.event.wait()
-            cpu = _cpu_seconds(target.pid) - cpu_before
+            cpu, own = _cpu_seconds(target.pid) - cpu_before, time.process_time() - own_before
             gates.close.set()
-    return _summarise(target, plan, concurrency, budget, cpu)
+    return _summarise(target, plan, concurrency, budget, cpu, own)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -149,7 +150,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _summarise(target: Target, plan: Plan, concurrency: int, budget: _Budget, cpu: float) -> LevelResult:
+def _summarise(
+    target: Target, plan: Plan, concurrency: int, budget: _Budget, cpu: float, own_cpu: float
+) -> LevelResult:
     ordered = sorted(budget.latencies)
     calls = len(ordered)
     seconds = max(0.0, budget.ended - budget.began)
@@ -168,6 +171,7 @@ def _summarise(target: Target, plan: Plan, concurrency: int, budget: _Budget, cp
         p99_ms=round(pct(0.99), 3),
         calls_per_s=round(calls / seconds, 1) if seconds else 0.0,
         server_cpu_ms_per_call=round(cpu * 1000 / calls, 3) if calls else float("nan"),
+        client_cpu_ms_per_call=round(own_cpu * 1000 / calls, 3) if calls else float("nan"),
     )
 
 

@@ -56,10 +56,14 @@ def verdicts(comparisons: list[Comparison]) -> list[str]:
 
 
 def table(comparisons: list[Comparison], rss_mib: dict[str, float]) -> str:
-    """One row per era and level. `cpu ms` is the serving process's CPU per call: upstream for direct, hub for hub."""
+    """One row per era and level.
+
+    `cpu ms` is the serving process's CPU per call (upstream for direct, hub for hub); `load ms` is
+    the load generator's own, which shares the same two cores.
+    """
     head = (
-        f"{'mode':<11}{'conc':>5} | {'direct p50':>10}{'p99':>8}{'calls/s':>9}{'cpu ms':>8} | "
-        f"{'hub p50':>8}{'p99':>8}{'calls/s':>9}{'cpu ms':>8} | {'+p50 ms':>8}{'hub/direct':>11}"
+        f"{'mode':<11}{'conc':>5} | {'direct p50':>10}{'p99':>8}{'calls/s':>9}{'cpu ms':>8}{'load ms':>8} | "
+        f"{'hub p50':>8}{'p99':>8}{'calls/s':>9}{'cpu ms':>8}{'load ms':>8} | {'+p50 ms':>8}{'hub/direct':>11}"
     )
     rows = [head, "-" * len(head)]
     for c in comparisons:
@@ -75,7 +79,10 @@ def table(comparisons: list[Comparison], rss_mib: dict[str, float]) -> str:
 
 
 def _side(r: dict[str, Any], width: int) -> str:
-    return f"{r['p50_ms']:>{width}.2f}{r['p99_ms']:>8.2f}{r['calls_per_s']:>9.0f}{r['server_cpu_ms_per_call']:>8.2f}"
+    return (
+        f"{r['p50_ms']:>{width}.2f}{r['p99_ms']:>8.2f}{r['calls_per_s']:>9.0f}"
+        f"{r['server_cpu_ms_per_call']:>8.2f}{r['client_cpu_ms_per_call']:>8.2f}"
+    )
 
 
 def save(path: Path, comparisons: list[Comparison], rss_mib: dict[str, float], settings: dict[str, Any]) -> None:
