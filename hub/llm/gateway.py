@@ -20,7 +20,7 @@ from hub.core.llm import Api, CacheQuery, LlmBackend, LlmCall, LlmResult, LlmStr
 from hub.core.principal import Principal
 from hub.errors import HubError
 from hub.llm.audit import LlmAudit
-from hub.llm.budgets import Budgets
+from hub.llm.budgets import Budgets, Taken
 from hub.llm.cache.replay import replay_events
 from hub.llm.limits import LlmLimits, Reservation
 from hub.llm.routing import ModelRouter, Route
@@ -39,6 +39,15 @@ class LlmRequest:
     # The model is an admin's choice (a virtual server's sampling_model), not the caller's: its model
     # grants do not apply. Every request an agent sends itself is checked against them.
     admin_model: bool = False
+
+
+@dataclass(slots=True)
+class Admission:
+    """What a call took before it was made (token buckets, quotas and budgets), to correct after it."""
+
+    estimate: int  # the prompt's estimated tokens
+    limits: Reservation | None = None
+    budgets: Taken | None = None
 
 
 class LlmObserver:
@@ -94,7 +103,7 @@ class LlmGateway:
             result: LlmResult = await self._backend.complete(self._call(request, route))
         except BaseException as exc:
             await self._settle(request, reservation, Usage(), 0.0)
-            self._finish(request, route, _status(exc), started, Usage(), 0.0, "")
+            self._finish(request, route, call_status(exc), started, Usage(), 0.0, "")
             raise
         await self._settle(request, reservation, result.usage, result.cost)
         self._finish(request, route, "ok", started, result.usage, result.cost, result.deployment)
@@ -123,7 +132,7 @@ class LlmGateway:
             upstream = await self._backend.stream(self._call(request, route))
         except BaseException as exc:
             await self._settle(request, reservation, Usage(), 0.0)
-            self._finish(request, route, _status(exc), started, Usage(), 0.0, "")
+            self._finish(request, route, call_status(exc), started, Usage(), 0.0, "")
             if self._audit is not None:
                 self._audit.failed(request.principal, request.api, request.body, started, exc)
             raise
@@ -137,7 +146,7 @@ class LlmGateway:
         return CacheQuery(request.api, body, request.principal.agent, request.principal.team, request.sensitive)
 
     async def _metered(
-        self, request: LlmRequest, route: Route, reservation: Reservation, upstream: LlmStream, started: float
+        self, request: LlmRequest, route: Route, reservation: Admission, upstream: LlmStream, started: float
     ) -> AsyncIterator[bytes]:
         first: float | None = None
         status = "cancelled"
@@ -149,7 +158,7 @@ class LlmGateway:
                 yield piece
             status = "ok"
         except BaseException as exc:
-            status, failure = _status(exc), exc
+            status, failure = call_status(exc), exc
             raise
         finally:
             with anyio.CancelScope(shield=True):  # a client gone mid-stream still pays for what was made
@@ -185,21 +194,34 @@ class LlmGateway:
 
         allows = _everything if request.admin_model else request.principal.allows_model
         route = self.router.route(request.api, request.body, request.principal.agent, request.tags, estimate, allows)
-        wants_estimate = self._limits is not None and self._limits.counts_tokens
+        wants_estimate = self._budgets is not None or (self._limits is not None and self._limits.counts_tokens)
         return route, (estimate(route.group) if wants_estimate else counted.get(route.group, 0))
 
-    async def _admit(self, request: LlmRequest, route: Route, estimate: int) -> Reservation:
+    async def _admit(self, request: LlmRequest, route: Route, estimate: int) -> Admission:
+        admission = Admission(estimate)
         if self._budgets is not None:
-            await self._budgets.check(request.principal)
-        if self._limits is None:
-            return Reservation(estimate)
-        return await self._limits.admit(request.principal, route.group, estimate)
-
-    async def _settle(self, request: LlmRequest, reservation: Reservation, usage: Usage, cost: float) -> None:
+            cost = self._prompt_cost(route.group, estimate)
+            admission.budgets = await self._budgets.admit(request.principal, estimate, cost)
         if self._limits is not None:
-            await self._limits.settle(reservation, usage.total)
-        if self._budgets is not None and (usage.total or cost):
-            await self._budgets.spend(request.principal, usage.total, cost)
+            try:
+                admission.limits = await self._limits.admit(request.principal, route.group, estimate)
+            except BaseException:
+                await self._settle(request, admission, Usage(), 0.0)  # the budgets' estimate is taken back
+                raise
+        return admission
+
+    def _prompt_cost(self, group: str, tokens: int) -> float:
+        """The prompt's price at the group's cheapest deployment: what the call costs at the least."""
+        config = self.router.group(group)
+        if config is None or tokens == 0:
+            return 0.0
+        return min(self._backend.cost(f"{group}/{d.name}", Usage(tokens, 0)) for d in config.deployments)
+
+    async def _settle(self, request: LlmRequest, admission: Admission, usage: Usage, cost: float) -> None:
+        if admission.limits is not None and self._limits is not None:
+            await self._limits.settle(admission.limits, usage.total)
+        if admission.budgets is not None and self._budgets is not None:
+            await self._budgets.settle(admission.budgets, usage.total, cost)
 
     def _call(self, request: LlmRequest, route: Route) -> LlmCall:
         return LlmCall(
@@ -247,7 +269,8 @@ async def _replayed(events: list[bytes]) -> AsyncIterator[bytes]:
         yield event
 
 
-def _status(exc: BaseException) -> str:
+def call_status(exc: BaseException) -> str:
+    """A failed call's status in usage rows and metrics: cancelled, error, or the HubError's kind (limitexceeded...)."""
     if isinstance(exc, anyio.get_cancelled_exc_class()) or not isinstance(exc, Exception):
         return "cancelled"
     return "error" if not isinstance(exc, HubError) else type(exc).__name__.removesuffix("Error").lower()

@@ -1,8 +1,9 @@
 """LLM spending counted in Redis, so budgets hold across hub replicas; in-process counts while Redis is away.
 
-One hash per (budget, agent or team, period): `tokens` (HINCRBY) and `cost` (HINCRBYFLOAT), expiring
-an hour after its period ends. When Redis cannot be reached the hub keeps counting locally, logs
-`llm.budgets_redis_down` once, and tries Redis again after `retry_s`.
+One hash per (budget, agent or team, period): `tokens` (HINCRBY) and `cost` (HINCRBYFLOAT) in one
+MULTI/EXEC, so the totals an add returns include it and two replicas never both see room that only
+one request fits in; the hash expires an hour after its period ends. When Redis cannot be reached the
+hub keeps counting locally, logs `llm.budgets_redis_down` once, and tries Redis again after `retry_s`.
 """
 
 from __future__ import annotations
@@ -38,20 +39,20 @@ class RedisSpendCounter:
                 self._down(exc)
         return await self._local.get(key)
 
-    async def add(self, key: str, tokens: int, cost: float, ttl_s: int) -> None:
+    async def add(self, key: str, tokens: int, cost: float, ttl_s: int) -> tuple[int, float]:
         if self._available():
             try:
-                async with self._redis.pipeline(transaction=True) as pipe:
+                async with self._redis.pipeline(transaction=True) as pipe:  # MULTI/EXEC: the totals include this add
                     name = f"hub:llm-spend:{key}"
                     pipe.hincrby(name, "tokens", tokens)
                     pipe.hincrbyfloat(name, "cost", cost)
                     pipe.expire(name, max(ttl_s, 60))
-                    await pipe.execute()
+                    total_tokens, total_cost, _ = await pipe.execute()
                 self._up()
-                return
+                return int(total_tokens), float(total_cost)
             except (RedisError, OSError) as exc:
                 self._down(exc)
-        await self._local.add(key, tokens, cost, ttl_s)
+        return await self._local.add(key, tokens, cost, ttl_s)
 
     def _available(self) -> bool:
         return self._down_since is None or anyio.current_time() - self._down_since >= self._retry_s

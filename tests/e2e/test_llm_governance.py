@@ -94,8 +94,13 @@ async def test_a_money_budget_stops_spending_for_the_period(gov_hub: Any) -> Non
                 over = exc
                 break
             calls += 1
-    assert calls == 3  # 0.024 spent: the third call crossed 0.02, the fourth is refused
-    assert "budget 'spender-daily' is used up for this day" in str(over)
+    # Each call really costs 2 * 0.001 + 3 * 0.002 = 0.008; its prompt is estimated (tokenizer, chat
+    # framing included) at more than 4 tokens, 0.004. After two calls 0.016 is spent: the third's prompt
+    # alone would pass 0.02, so it is refused before it is sent.
+    assert calls == 2
+    assert "budget 'spender-daily' (spender) would be passed by this request's prompt" in str(over)
+    assert "(0.0160 of 0.02 spent this day)" in str(over)
+    assert int(over.response.headers["retry-after"]) >= 1
 
 
 async def test_usage_report_sums_tokens_and_cost_per_agent_as_json_and_csv(gov_hub: Any) -> None:

@@ -35,11 +35,25 @@ async def test_spending_on_one_replica_counts_on_the_other(
     rule = LlmBudgetConfig(name="daily", period="day", max_cost=1.0, max_tokens=10_000)
     one, two = Budgets((rule,), counters[0]), Budgets((rule,), counters[1])
     await one.spend(agent, 500, 0.6)
-    await two.check(agent)  # 0.6 of 1.0: still open
-    await two.spend(agent, 500, 0.5)
-    with pytest.raises(LimitExceededError, match=r"budget 'daily' is used up for this day \(1.1000 of 1 spent\)"):
-        await one.check(agent)
+    taken = await two.admit(agent, 100, 0.1)  # 0.6 of 1.0: still open
+    await two.settle(taken, 500, 0.5)  # the real usage replaces the estimate
+    with pytest.raises(
+        LimitExceededError, match=r"budget 'daily' \(agent-\w+\) is used up for this day \(1.1000 of 1 spent\)"
+    ):
+        await one.admit(agent, 10, 0.0)
     assert await counters[0].get(one.keys(agent)[0][1]) == (1000, pytest.approx(1.1))
+
+
+async def test_two_replicas_cannot_both_take_the_last_room_in_a_team_quota(
+    counters: tuple[RedisSpendCounter, RedisSpendCounter],
+) -> None:
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    rule = LlmBudgetConfig(name="team-day", per="team", period="day", max_tokens=100)
+    one, two = Budgets((rule,), counters[0]), Budgets((rule,), counters[1])
+    await one.admit(Principal("a1", team, {}), 60, 0.0)
+    with pytest.raises(LimitExceededError, match=r"would be passed by this request's ~60 prompt tokens \(60 of 100"):
+        await two.admit(Principal("a2", team, {}), 60, 0.0)
+    assert await counters[1].get(two.keys(Principal("a2", team, {}))[0][1]) == (60, 0.0)  # the refused 60 given back
 
 
 async def test_an_unreachable_redis_counts_locally() -> None:
