@@ -2,7 +2,8 @@
 
     GET /admin/llm/usage?group_by=team,model,day&since=2026-11-01&until=2026-12-01&format=csv
 
-`group_by` takes any of agent, team, model (the model group), deployment, day, status, arm;
+`group_by` takes any of agent, team, model (the model group), deployment, day, status, arm, purpose
+(request, or cache-embedding for the response cache's embedding calls);
 `since` (inclusive) and `until` (exclusive) are ISO dates or times (UTC when no zone is given).
 """
 
@@ -32,6 +33,7 @@ class UsageRowOut(BaseModel):
     day: str | None = None
     status: str | None = None
     arm: str | None = None
+    purpose: str | None = None
     requests: int
     prompt_tokens: int
     completion_tokens: int

@@ -1,4 +1,8 @@
-"""One record per LLM call — who, which model and deployment, tokens, cost, outcome, timings — and where it goes."""
+"""One record per LLM call — who, which model and deployment, tokens, cost, outcome, timings — and where it goes.
+
+Most calls are an agent's own (`purpose` request). The response cache's calls to an embedding
+deployment are recorded too, charged to the agent whose request needed them (`purpose` cache-embedding).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ class UsageRecord:
     ttft_ms: float | None = None
     experiment: str = ""
     arm: str = ""
+    purpose: str = "request"  # request: the agent's own call | cache-embedding: the response cache's lookup for it
 
 
 class UsageSink(Protocol):

@@ -27,6 +27,7 @@ GROUPS = {
     "day": LlmUsageRow.day,
     "status": LlmUsageRow.status,
     "arm": LlmUsageRow.arm,
+    "purpose": LlmUsageRow.purpose,
 }
 BATCH = 200
 QUEUE = 10_000
@@ -117,6 +118,7 @@ def _row(record: UsageRecord) -> dict[str, Any]:
         "ttft_ms": record.ttft_ms,
         "experiment": record.experiment,
         "arm": record.arm,
+        "purpose": record.purpose,
     }
 
 

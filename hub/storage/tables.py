@@ -179,3 +179,4 @@ class LlmUsageRow(Base):
     ttft_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     experiment: Mapped[str] = mapped_column(String(64))
     arm: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(32), server_default="request")  # or cache-embedding
