@@ -6,7 +6,7 @@ The only module that names concrete connectors and wires everything together.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from hub.auth.jwt_tokens import JwtVerifier
 from hub.catalog_sync import CatalogSync, ChangeNotices
 from hub.config.model import HubConfig, RestUpstreamConfig, SqlUpstreamConfig, StdioUpstreamConfig, UpstreamConfig
 from hub.core.connector import Connector
-from hub.core.llm import LlmBackend, LlmCall
+from hub.core.llm import LlmBackend
 from hub.governance.audit import Auditor
 from hub.governance.audit.auditor import default_journal_dir
 from hub.governance.limits import Limits, LocalRateLimiter, RateLimiter
@@ -43,12 +43,13 @@ from hub.llm.audit import LlmAudit
 from hub.llm.budgets import Budgets, LocalSpendCounter, SpendCounter, budget_key, period_start
 from hub.llm.cache.backend import CacheBackend
 from hub.llm.cache.cache import LlmCache
-from hub.llm.cache.embedder import DeploymentEmbedder, EmbedCall, Embedder
+from hub.llm.cache.embedder import DeploymentEmbedder, Embedder
 from hub.llm.cache.local_embedder import LocalEmbedder
 from hub.llm.cache.memory import MemoryBackend
 from hub.llm.cache.metrics import CacheCollector
 from hub.llm.cache.wire import WireCache
-from hub.llm.gateway import LlmGateway
+from hub.llm.cache_embeddings import CacheEmbeddings
+from hub.llm.gateway import LlmGateway, LlmObserver
 from hub.llm.limits import LlmLimits
 from hub.llm.routing import ModelRouter
 from hub.llm.sampling import sampling_for
@@ -90,6 +91,7 @@ class LlmParts:
     endpoints: LlmEndpoints
     usage: UsageWriter
     budgets: Budgets | None
+    cache: LlmCache | None
 
 
 @dataclass
@@ -123,6 +125,8 @@ class Hub:
                 await tg.start(self.sync.run)
                 if self.llm is not None:
                     await tg.start(self.llm.usage.run)
+                    if self.llm.cache is not None:
+                        tg.start_soon(self.llm.cache.warm)  # in the background: readiness does not wait for it
                 try:
                     yield
                 finally:
@@ -224,11 +228,23 @@ def _llm(
     budgets = Budgets(config.llm.budgets, _spend_counter(config, closers)) if config.llm.budgets else None
     usage = UsageWriter(hub.database)
     router = ModelRouter(config.models, config.llm)
-    cache = _llm_cache(config, backend, hub.metrics, closers)
+    metrics = LlmMetrics(hub.metrics)
+    cache = _llm_cache(config, CacheEmbeddingsParts(backend, usage, budgets, metrics), hub.metrics, closers)
     audit = LlmAudit(hub.audit) if hub.audit.enabled else None
-    gateway = LlmGateway(backend, router, limits, budgets, usage, LlmMetrics(hub.metrics), cache, audit)
+    wire = WireCache(cache) if cache is not None else None
+    gateway = LlmGateway(backend, router, limits, budgets, usage, metrics, wire, audit)
     authenticate = hub.authenticator.authenticate
-    return LlmParts(gateway, LlmEndpoints(gateway, authenticate), usage, budgets)
+    return LlmParts(gateway, LlmEndpoints(gateway, authenticate), usage, budgets, cache)
+
+
+@dataclass(frozen=True)
+class CacheEmbeddingsParts:
+    """What the cache's calls to an embedding deployment go through and are counted in."""
+
+    backend: LlmBackend
+    usage: UsageWriter
+    budgets: Budgets | None
+    observer: LlmObserver
 
 
 def _spend_counter(config: HubConfig, closers: list[Callable[[], Awaitable[None]]]) -> SpendCounter:
@@ -243,8 +259,11 @@ def _spend_counter(config: HubConfig, closers: list[Callable[[], Awaitable[None]
 
 
 def _llm_cache(
-    config: HubConfig, backend: LlmBackend, metrics: CollectorRegistry, closers: list[Callable[[], Awaitable[None]]]
-) -> WireCache | None:
+    config: HubConfig,
+    parts: CacheEmbeddingsParts,
+    metrics: CollectorRegistry,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> LlmCache | None:
     """The response cache `llm.cache` describes: in this process, or in Redis for every replica."""
     settings = config.llm.cache
     if settings is None or not settings.enabled:
@@ -258,22 +277,12 @@ def _llm_cache(
         store = RedisBackend(config.storage.redis_url, settings.redis_prefix, settings.max_partition_entries)
     embedder: Embedder = LocalEmbedder()
     if settings.embedder != "local":
-        embedder = DeploymentEmbedder(settings.embedder, _embeddings_of(backend, settings.embedder))
+        call = CacheEmbeddings(parts.backend, settings.embedder, parts.usage, parts.budgets, parts.observer)
+        embedder = DeploymentEmbedder(settings.embedder, call)
     cache = LlmCache(settings, store, embedder)
     closers.append(cache.aclose)
     metrics.register(CacheCollector(cache.stats))
-    return WireCache(cache)
-
-
-def _embeddings_of(backend: LlmBackend, group: str) -> EmbedCall:
-    """Texts to vectors through the LLM layer's own backend, from the model group named `group`."""
-
-    async def embed(texts: Sequence[str]) -> list[list[float]]:
-        result = await backend.complete(LlmCall("embeddings", group, {"model": group, "input": list(texts)}))
-        rows = sorted(result.body["data"], key=lambda row: int(row["index"]))
-        return [[float(x) for x in row["embedding"]] for row in rows]
-
-    return embed
+    return cache
 
 
 async def _seed_budgets(database: Database, budgets: Budgets) -> None:
@@ -308,7 +317,11 @@ def build_app(hub: Hub) -> Starlette:
     async def ready(request: Request) -> JSONResponse:
         states = {h.name: h.state for h in hub.upstreams.health()}
         ready = all(state in ("ready", "idle") for state in states.values())  # idle: starts on first use
-        return JSONResponse({"ready": ready, "upstreams": states}, status_code=200 if ready else 503)
+        body: dict[str, object] = {"ready": ready, "upstreams": states}
+        if hub.llm is not None and hub.llm.cache is not None:
+            # Shown, not waited for: MCP and uncached LLM calls are served while the cache's model loads.
+            body["llm_cache_embedder"] = hub.llm.cache.embedder_state
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def protected_resource(request: Request) -> JSONResponse:
         base = (hub.config.server.public_url or str(request.base_url)).rstrip("/")

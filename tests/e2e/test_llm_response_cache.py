@@ -15,10 +15,13 @@ import httpx
 import openai
 import pytest
 
+from hub.llm.cache.local_embedder import LocalEmbedder
 from tests.e2e.llm_fixtures import ALICE, BOB, OUTBOUND, agents, deployment, serve_fakes
 from tests.servers.llm.faults import FakeState
 
 pytestmark = pytest.mark.anyio
+
+ADMIN = "admin-token-llm-response-cache-00000"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,7 @@ async def cache_hub(run_hub: Any, make_hub_config: Any, state: FakeState) -> Asy
     OUTBOUND.active = True
     async with serve_fakes(state) as base:
         config = make_hub_config(
+            server={"admin_token": ADMIN},
             agents=agents(),
             teams=[{"name": "research"}],
             models=[
@@ -196,6 +200,89 @@ async def test_an_embedding_deployment_can_supply_the_vectors(
     assert first == second == "echo: Tell me about cats."
     embedded = [r.body["input"] for r in state.received if r.path == "/v1/embeddings"]
     assert embedded == [["Tell me about cats."], ["Tell me about dogs."]]
+
+
+async def test_the_embedding_deployments_tokens_are_charged_to_the_agent_whose_request_needed_them(
+    run_hub: Any, make_hub_config: Any, state: FakeState
+) -> None:
+    async with serve_fakes(state) as base:
+        embed = deployment(base, "embed", capabilities=["embeddings"], input_price=0.0001, output_price=0.0)
+        config = make_hub_config(
+            server={"admin_token": ADMIN},
+            agents=agents(),
+            teams=[{"name": "research"}],
+            models=[
+                {"name": "chat", "deployments": [deployment(base, "gpt")]},
+                {"name": "embed", "deployments": [embed]},
+            ],
+            llm={"retries": 0, "cache": {"embedder": "embed", "guard": False}},
+        )
+        with anyio.fail_after(60):
+            async with run_hub(config) as running:
+                await ask(running, "Tell me about cats please.")  # stored: embedded once (5 words)
+                await ask(running, "Tell me about dogs please.", key=BOB)  # bob's scope: a miss, embedded
+                rows = await usage(running, "agent,team,purpose,model,status")
+                async with httpx.AsyncClient() as http:
+                    metrics = (await http.get(f"{running.url}/metrics")).text
+    embedding = [r for r in rows if r["purpose"] == "cache-embedding"]
+    assert [(r["agent"], r["team"], r["model"], r["status"]) for r in embedding] == [
+        ("alice", "research", "embed", "ok"),
+        ("bob", "research", "embed", "ok"),
+    ]
+    assert [(r["requests"], r["prompt_tokens"], r["completion_tokens"]) for r in embedding] == [(1, 5, 0), (1, 5, 0)]
+    assert [r["cost"] for r in embedding] == [pytest.approx(5 * 0.0001)] * 2
+    requests = [(r["agent"], r["model"]) for r in rows if r["purpose"] == "request"]
+    assert requests == [("alice", "chat"), ("bob", "chat")]  # the agents' own calls stay apart
+    assert 'hub_llm_tokens_total{agent="bob",kind="prompt",model="embed"} 5.0' in metrics
+
+
+async def test_the_local_model_costs_nothing_and_leaves_no_usage_row(cache_hub: Any, asked: _Asked) -> None:
+    with anyio.fail_after(60):
+        await ask(cache_hub, "What does a local embedding model cost?")  # looked up by meaning: embedded
+        rows = await usage(cache_hub, "purpose,model")
+    assert ("request", "chat") in {(r["purpose"], r["model"]) for r in rows}
+    assert {r["purpose"] for r in rows} == {"request"}
+    assert cache_hub.hub.llm.cache.embedder.state == "ready"  # it did embed
+    assert asked.now() == ["What does a local embedding model cost?"]
+
+
+async def test_the_local_model_is_loaded_at_start_before_any_request(
+    run_hub: Any, make_hub_config: Any, state: FakeState
+) -> None:
+    async with serve_fakes(state) as base:
+        config = make_hub_config(
+            agents=agents(),
+            teams=[{"name": "research"}],
+            models=[{"name": "chat", "deployments": [deployment(base, "gpt")]}],
+            llm={"cache": {}},
+        )
+        async with run_hub(config) as running:
+            async with httpx.AsyncClient() as http:
+                ready = await http.get(f"{running.url}/ready")  # served at once: the model loads in the background
+                cache = running.hub.llm.cache
+                embedder = cache.embedder
+                assert isinstance(embedder, LocalEmbedder)
+                with anyio.fail_after(120):
+                    await embedder.loaded.wait()
+                loaded = await http.get(f"{running.url}/ready")
+            stats = cache.stats
+            written = running.hub.llm.usage.written
+    assert ready.status_code == 200
+    assert ready.json()["ready"] is True
+    assert ready.json()["llm_cache_embedder"] in ("loading", "ready")
+    assert loaded.json()["llm_cache_embedder"] == "ready"
+    assert (stats.exact_hits, stats.semantic_hits, stats.misses, stats.stores) == (0, 0, 0, 0)  # no request
+    assert written == 0
+
+
+async def usage(running: Any, group_by: str) -> list[dict[str, Any]]:
+    await running.hub.llm.usage.flushed()
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    async with httpx.AsyncClient(base_url=f"{running.url}/admin", headers=admin) as client:
+        report = await client.get("/llm/usage", params={"group_by": group_by})
+    assert report.status_code == 200
+    rows: list[dict[str, Any]] = report.json()["rows"]
+    return rows
 
 
 def test_the_cache_settings_are_checked(make_hub_config: Any) -> None:

@@ -63,7 +63,7 @@ class LlmCache:
             if entry is not None:
                 self.stats.exact_hits += 1
                 return CachedResponse(entry.response, "exact", 1.0, entry.created_at)
-            match = await self._semantic(request, scope_id)
+            match = await self._semantic(request, scope, scope_id)
         except HubError as exc:
             self._degraded(exc)
             return None
@@ -79,7 +79,7 @@ class LlmCache:
             return False
         scope_id = scope_key(scope, self.config.share)
         try:
-            text, vector, partition = await self._vector(request, scope_id)
+            text, vector, partition = await self._vector(request, scope, scope_id)
             entry = Entry(exact_key(request, scope_id), partition, response, time.time(), vector, text)
             await self._backend.put(entry, self.config.ttl_s)
         except HubError as exc:
@@ -91,8 +91,22 @@ class LlmCache:
     async def aclose(self) -> None:
         await self._backend.aclose()
 
-    async def _semantic(self, request: CacheRequest, scope_id: str) -> CachedResponse | None:
-        text, vector, partition = await self._vector(request, scope_id)
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedder matching by meaning uses; None when `semantic` is off."""
+        return self._embedder
+
+    async def warm(self) -> None:
+        """Load the embedder now (in the background at hub start) so the first request does not wait for it."""
+        if self._embedder is not None:
+            await self._embedder.warm()
+
+    @property
+    def embedder_state(self) -> str:
+        return "off" if self._embedder is None else self._embedder.state
+
+    async def _semantic(self, request: CacheRequest, scope: CacheScope, scope_id: str) -> CachedResponse | None:
+        text, vector, partition = await self._vector(request, scope, scope_id)
         if vector is None:
             return None
         for match in await self._backend.nearest(partition, vector, self.config.threshold, CANDIDATES):
@@ -100,7 +114,7 @@ class LlmCache:
                 return CachedResponse(match.entry.response, "semantic", match.similarity, match.entry.created_at)
         return None
 
-    async def _vector(self, request: CacheRequest, scope_id: str) -> tuple[str, Vectors | None, str]:
+    async def _vector(self, request: CacheRequest, scope: CacheScope, scope_id: str) -> tuple[str, Vectors | None, str]:
         """The last user message, its vector when it may be matched by meaning, and the request's partition."""
         name = self._embedder.name if self._embedder is not None else "none"
         partition = partition_key(request, scope_id, name)
@@ -111,7 +125,7 @@ class LlmCache:
         vector = self._recent.get(recent_key)
         if vector is None:
             try:
-                vector = (await self._embedder.embed([text]))[0]
+                vector = (await self._embedder.embed([text], scope))[0]
             except HubError:
                 raise
             except Exception as exc:  # an embedder is foreign code (a model, a remote call): it never fails the call

@@ -1,28 +1,42 @@
 """Where meaning vectors come from: the `Embedder` protocol, and one that asks an embedding deployment.
 
 An embedder returns one unit-length float32 row per text, so a dot product is the cosine similarity.
-Its `name` joins the partition key: vectors from two models are never compared.
+Its `name` joins the partition key: vectors from two models are never compared. `requester` is whose
+request needs the vectors: an embedding deployment's tokens are charged to it (a local model costs
+nothing). `warm` readies the embedder before the first request (loads a local model); `state` says
+how far that got.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from hub.llm.cache.request import CacheScope
+
 Vectors = npt.NDArray[np.float32]
 """Shape (n, d): one unit-length row per text."""
 
-EmbedCall = Callable[[Sequence[str]], Awaitable[Sequence[Sequence[float]]]]
-"""Texts in, one vector per text out: how the LLM layer's embedding deployment is called."""
+EmbedCall = Callable[[Sequence[str], CacheScope | None], Awaitable[Sequence[Sequence[float]]]]
+"""Texts and their requester in, one vector per text out: how the LLM layer's embedding deployment is called."""
+
+EmbedderState = Literal["idle", "loading", "ready", "failed"]
 
 
 class Embedder(Protocol):
     name: str
 
-    async def embed(self, texts: Sequence[str]) -> Vectors: ...
+    @property
+    def state(self) -> EmbedderState: ...
+
+    async def embed(self, texts: Sequence[str], requester: CacheScope | None = None) -> Vectors: ...
+
+    async def warm(self) -> None:
+        """Get ready to embed (load a model); never raises: a failure shows in `state` and the log."""
+        ...
 
 
 class DeploymentEmbedder:
@@ -32,8 +46,15 @@ class DeploymentEmbedder:
         self.name = f"deployment:{deployment}"
         self._call = call
 
-    async def embed(self, texts: Sequence[str]) -> Vectors:
-        rows = await self._call(texts)
+    @property
+    def state(self) -> EmbedderState:
+        return "ready"  # a remote deployment: nothing to load
+
+    async def warm(self) -> None:
+        return None
+
+    async def embed(self, texts: Sequence[str], requester: CacheScope | None = None) -> Vectors:
+        rows = await self._call(texts, requester)
         if len(rows) != len(texts):
             raise ValueError(f"{self.name} returned {len(rows)} vectors for {len(texts)} texts")
         return unit_rows(np.asarray(rows, dtype=np.float32))

@@ -2,13 +2,15 @@
 
 The optional extra `hub[semantic]` brings it (with sentence-transformers and a CPU build of torch);
 this is the one module that imports them. Nothing is fetched at run time: the model loads from
-site-packages. Loading takes a few seconds and happens once, on first use, in a worker thread;
-encoding runs in a worker thread too, one batch at a time, on one core: torch's own thread pool
-(process-wide, so set once here) turns a 5 ms sentence into 0.6 s when the cores are shared.
+site-packages. Loading takes 4-16 s on a busy machine and happens once, in a worker thread: at hub
+start (`warm`, in the background) or else on first use, whichever comes first. Encoding runs in a
+worker thread too, one batch at a time, on one core: torch's own thread pool (process-wide, so set
+once here) turns a 5 ms sentence into 0.6 s when the cores are shared.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +18,10 @@ import anyio
 import numpy as np
 
 from hub.errors import ConfigError
-from hub.llm.cache.embedder import Vectors, unit_rows
+from hub.llm.cache.embedder import EmbedderState, Vectors, unit_rows
+from hub.llm.cache.request import CacheScope
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 
@@ -28,8 +33,21 @@ class LocalEmbedder:
         self._model: Any = None
         self._loading = anyio.Lock()
         self._limiter = anyio.CapacityLimiter(1)
+        self._state: EmbedderState = "idle"
+        self.loaded = anyio.Event()  # set once the model is in memory
 
-    async def embed(self, texts: Sequence[str]) -> Vectors:
+    @property
+    def state(self) -> EmbedderState:
+        return self._state
+
+    async def warm(self) -> None:
+        try:
+            await self._loaded()
+        except Exception as exc:  # a background task: the cache answers misses until a request loads it
+            log.warning("llm_cache.embedder_warmup_failed", extra={"embedder": self.name, "error": str(exc)[:200]})
+
+    async def embed(self, texts: Sequence[str], requester: CacheScope | None = None) -> Vectors:
+        """Vectors for `texts`; `requester` is not charged: the local model costs nothing."""
         model = await self._loaded()
         rows = await anyio.to_thread.run_sync(_encode, model, list(texts), limiter=self._limiter)
         return unit_rows(np.asarray(rows, dtype=np.float32))
@@ -37,7 +55,15 @@ class LocalEmbedder:
     async def _loaded(self) -> Any:
         async with self._loading:
             if self._model is None:
-                self._model = await anyio.to_thread.run_sync(_load, limiter=self._limiter)
+                self._state = "loading"
+                try:
+                    # abandoned on cancel: a hub stopped while the model loads does not wait for it
+                    self._model = await anyio.to_thread.run_sync(_load, limiter=self._limiter, abandon_on_cancel=True)
+                except BaseException:
+                    self._state = "failed"
+                    raise
+                self._state = "ready"
+                self.loaded.set()
         return self._model
 
 

@@ -235,10 +235,10 @@ async def test_a_long_last_message_is_matched_exactly_only(local_embedder: Local
 
 
 async def test_an_embedding_deployment_serves_as_the_embedder(local_embedder: LocalEmbedder) -> None:
-    asked: list[Sequence[str]] = []
+    asked: list[tuple[Sequence[str], CacheScope | None]] = []
 
-    async def deployment(texts: Sequence[str]) -> list[list[float]]:
-        asked.append(texts)
+    async def deployment(texts: Sequence[str], requester: CacheScope | None) -> list[list[float]]:
+        asked.append((texts, requester))  # the requester is who pays for the embedding
         return [[3.0 * x for x in row] for row in (await local_embedder.embed(texts)).tolist()]
 
     cache = memory_cache(DeploymentEmbedder("embed-small", deployment))
@@ -246,11 +246,11 @@ async def test_an_embedding_deployment_serves_as_the_embedder(local_embedder: Lo
     hit = await cache.lookup(chat("How can I reset my password?"), ALICE)
     assert hit is not None
     assert hit.similarity <= 1.0 + 1e-6  # the deployment's vectors were scaled to unit length
-    assert asked == [["How do I reset my password?"], ["How can I reset my password?"]]
+    assert asked == [(["How do I reset my password?"], ALICE), (["How can I reset my password?"], ALICE)]
 
 
 async def test_a_failing_embedder_leaves_exact_matches_working(caplog: pytest.LogCaptureFixture) -> None:
-    async def down(texts: Sequence[str]) -> list[list[float]]:
+    async def down(texts: Sequence[str], requester: CacheScope | None) -> list[list[float]]:
         raise ConnectionError("embedding deployment is down")
 
     cache = memory_cache(DeploymentEmbedder("embed-small", down))
