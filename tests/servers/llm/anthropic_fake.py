@@ -40,7 +40,7 @@ def routes(state: FakeState) -> list[Route]:
             headers = {"retry-after": str(fault.retry_after_s)} if fault.retry_after_s is not None else {}
             error = {"type": _ERROR_TYPES.get(fault.status, "api_error"), "message": fault.message}
             return JSONResponse({"type": "error", "error": error}, status_code=fault.status, headers=headers)
-        await anyio.sleep(state.latency_s)
+        await state.before_answer(str(body.get("model", "")))
         if body.get("stream"):
             return StreamingResponse(_stream(state, body), media_type="text/event-stream")
         return JSONResponse(_message(state, body))

@@ -1,8 +1,8 @@
 """What the fake providers share: injected faults and latency, and a record of what they received.
 
 A test (or `python -m tests.servers.llm`) sets `FakeState` fields; every provider consults them
-before answering. Faults are matched by the upstream model name, so one fake server can host a
-failing deployment next to a healthy one.
+before answering. Faults, per-model latency and holds are matched by the upstream model name, so
+one fake server can host a failing, slow or hanging deployment next to a healthy one.
 """
 
 from __future__ import annotations
@@ -44,6 +44,24 @@ class FakeState:
     completed: int = 0  # streams sent to the end
     stream_cancelled: anyio.Event = field(default_factory=anyio.Event)
     stream_started: anyio.Event = field(default_factory=anyio.Event)
+    model_latency_s: dict[str, float] = field(default_factory=dict)  # added before answering that model
+    held: set[str] = field(default_factory=set)  # models whose requests wait for `released` (bounded by hold_s)
+    released: anyio.Event = field(default_factory=anyio.Event)
+    hold_s: float = 10.0
+    arrived: anyio.Event = field(default_factory=anyio.Event)  # set (and replaced) on every recorded request
+
+    async def before_answer(self, model: str) -> None:
+        """The wait before an answer: the common latency, the model's own, and a hold if it is held."""
+        await anyio.sleep(self.latency_s + self.model_latency_s.get(model, 0.0))
+        if model in self.held:
+            with anyio.move_on_after(self.hold_s):
+                await self.released.wait()
+
+    async def wait_received(self, count: int, timeout_s: float = 10.0) -> None:
+        """Until `count` requests have arrived (bounded)."""
+        with anyio.fail_after(timeout_s):
+            while len(self.received) < count:
+                await self.arrived.wait()
 
     def fault_for(self, model: str) -> Fault | None:
         for fault in self.faults:
@@ -54,6 +72,8 @@ class FakeState:
 
     def record(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> None:
         self.received.append(Received(path, str(body.get("model", "")), body, headers))
+        arrived, self.arrived = self.arrived, anyio.Event()
+        arrived.set()
 
     def models_called(self) -> list[str]:
         return [r.model for r in self.received]

@@ -29,7 +29,7 @@ def routes(state: FakeState) -> list[Route]:
             await anyio.sleep(fault.delay_s)
             headers = {"retry-after": str(fault.retry_after_s)} if fault.retry_after_s is not None else {}
             return JSONResponse({"error": fault.message}, status_code=fault.status, headers=headers)
-        await anyio.sleep(state.latency_s)
+        await state.before_answer(str(body.get("model", "")))
         if body.get("stream", True):
             return StreamingResponse(_stream(state, body), media_type="application/x-ndjson")
         text = "".join(answer_tokens(state, body.get("messages", [])))

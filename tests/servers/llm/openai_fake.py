@@ -32,7 +32,7 @@ def routes(state: FakeState) -> list[Route]:
         failure = await _fault(state, body)
         if failure is not None:
             return failure
-        await anyio.sleep(state.latency_s)
+        await state.before_answer(str(body.get("model", "")))
         if body.get("stream"):
             return StreamingResponse(_stream(state, body), media_type="text/event-stream")
         return JSONResponse(_completion(state, body))
