@@ -23,6 +23,7 @@ from litellm.router import Router
 from connectors.llm.deployments import Deployment, deployments_by_id, router_settings
 from connectors.llm.direct import OPENAI_WIRE, DirectClient, DirectStream, provider_model, renaming
 from connectors.llm.errors import provider_failures
+from connectors.llm.strategy_reports import CallReport, StrategyReports
 from connectors.llm.streams import AnthropicSseStream, OpenAiSseStream
 from hub.config.llm import LlmConfig, ModelGroupConfig
 from hub.core.llm import Api, LlmCall, LlmResult, LlmStream, Usage
@@ -44,6 +45,7 @@ class LiteLlmBackend:
         self._first_model = {g.name: f"{g.deployments[0].provider}/{g.deployments[0].model}" for g in groups}
         self._router = Router(**router_settings(groups, llm))
         self._direct = DirectClient()
+        self._reports = StrategyReports(self._router)
         self._same_wire = {g.name for g in groups if all(d.provider in OPENAI_WIRE for d in g.deployments)}
 
     async def aclose(self) -> None:
@@ -89,16 +91,35 @@ class LiteLlmBackend:
         deployment = await self._pick(call)
         if deployment is None:
             return None
-        response = await self._direct.post(deployment, self._direct_body(call, deployment), self._timeout(deployment))
-        if isinstance(response, int):
-            self._failed(deployment, response)
+        deployment_id = str(deployment["model_info"]["id"])
+        report = self._reports.started(call.group, deployment_id, stream=False)
+        try:
+            body = await self._post_direct(call, deployment, report)
+        except BaseException:
+            if report is not None:
+                report.ended_early()
+            raise
+        if body is None:
             return None
-        async with response:
-            body = await response.json()
         body["model"] = call.body.get("model", call.group)
         usage = _usage(body)
-        deployment_id = str(deployment["model_info"]["id"])
+        if report is not None:
+            report.succeeded(usage)
         return LlmResult(body=body, usage=usage, deployment=deployment_id, cost=self.cost(deployment_id, usage))
+
+    async def _post_direct(
+        self, call: LlmCall, deployment: Mapping[str, Any], report: CallReport | None
+    ) -> dict[str, Any] | None:
+        """The deployment's JSON answer, or None when it failed (counted against it and reported)."""
+        response = await self._direct.post(deployment, self._direct_body(call, deployment), self._timeout(deployment))
+        if isinstance(response, int):
+            error = self._failed(deployment, response)
+            if report is not None:
+                await report.failed(error)
+            return None
+        async with response:
+            body: dict[str, Any] = await response.json()
+        return body
 
     async def _stream_direct(self, call: LlmCall) -> DirectStream | None:
         deployment = await self._pick(call)
@@ -106,14 +127,24 @@ class LiteLlmBackend:
             return None
         body = self._direct_body(call, deployment)
         body["stream_options"] = {"include_usage": True}
-        response = await self._direct.post(deployment, body, self._timeout(deployment))
+        deployment_id = str(deployment["model_info"]["id"])
+        report = self._reports.started(call.group, deployment_id, stream=True)
+        try:
+            response = await self._direct.post(deployment, body, self._timeout(deployment))
+        except BaseException:
+            if report is not None:
+                report.ended_early()
+            raise
         if isinstance(response, int):
-            self._failed(deployment, response)
+            error = self._failed(deployment, response)
+            if report is not None:
+                await report.failed(error)
             return None
         include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
         rename = renaming(provider_model(deployment), str(call.body.get("model", call.group)))
-        stream = DirectStream(response, str(deployment["model_info"]["id"]), rename, include_usage)
+        stream = DirectStream(response, deployment_id, rename, include_usage)
         stream.pricer = self.cost
+        stream.report = report
         return stream
 
     async def _pick(self, call: LlmCall) -> dict[str, Any] | None:
@@ -133,8 +164,9 @@ class LiteLlmBackend:
     def _timeout(self, deployment: Mapping[str, Any]) -> float:
         return float(deployment["litellm_params"].get("timeout") or 60.0)
 
-    def _failed(self, deployment: Mapping[str, Any], status: int) -> None:
-        """Count the failure against the deployment, so litellm cools it down as if it had made the call."""
+    def _failed(self, deployment: Mapping[str, Any], status: int) -> Exception:
+        """Count the failure against the deployment, so litellm cools it down as if it had made the call;
+        returns the error litellm would have seen."""
         model = str(deployment["litellm_params"]["model"])
         error: Exception
         if status == 429:
@@ -149,6 +181,7 @@ class LiteLlmBackend:
             self._router.health().record_failure(str(deployment["model_info"]["id"]), error, status or 500)
         except Exception:  # bookkeeping only: the litellm path still handles the call
             log.debug("llm.direct_failure_unrecorded", exc_info=True)
+        return error
 
     def count_tokens(self, group: str, call_body: Mapping[str, Any], api: Api) -> int:
         model = self._first_model.get(group, "gpt-4o")

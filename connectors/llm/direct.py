@@ -7,7 +7,8 @@ module sends the body to it with one aiohttp request and passes the answer (or t
 renaming the provider's model to the agent's and reading the usage. Anything but a 2xx answer
 before the first byte returns None: the caller then makes the call through litellm, which retries,
 falls back and reports errors as usual; the failure is reported to the Router so the deployment
-cools down.
+cools down. Under the least-busy and lowest-latency strategies each call is also reported to the
+strategy, as litellm's own call would be (strategy_reports.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from connectors.llm.strategy_reports import CallReport
 from hub.core.llm import Usage
 
 Pricer = Callable[[str, Usage], float]
@@ -38,17 +40,22 @@ class DirectStream:
         self.cost = 0.0
         self.completion_chunks = 0
         self.pricer: Pricer | None = None
+        self.report: CallReport | None = None  # told of the first event and of the end (strategy_reports.py)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for line in self._response.content:
             if not line.startswith(b"data:"):
                 continue
+            if self.report is not None:
+                self.report.first_byte()
             if b'"usage":' in line and b'"usage":null' not in line.replace(b" ", b""):
                 if not self._read_usage(line) and not self._include_usage:
                     continue
             else:
                 self.completion_chunks += 1
             yield _renamed(line.rstrip(b"\r\n"), self._rename) + b"\n\n"
+        if self.report is not None:
+            self.report.succeeded(self.usage)
 
     def _read_usage(self, line: bytes) -> bool:
         """Keep the usage; True when the event also carries choices (and so must be passed on)."""
@@ -63,6 +70,8 @@ class DirectStream:
         return bool(event.get("choices"))
 
     async def aclose(self) -> None:
+        if self.report is not None:
+            self.report.ended_early()  # nothing when it ended in full
         self._response.close()
 
 
