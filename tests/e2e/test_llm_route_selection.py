@@ -136,6 +136,7 @@ async def test_a_hanging_deployment_times_out_falls_back_and_cools_down(
     assert second == "echo: still there"
     assert tried[-1] == "fake-rescue"  # the fallback group answered the first request
     assert set(tried[:-1]) == {"fake-stuck"}
+    assert len(tried) <= 3  # the direct attempt and litellm's own, at most, before the fallback (docs/llm.md)
     assert fresh.models_called()[len(tried) :] == ["fake-rescue"]  # the cooled-down deployment is not tried again
 
 
