@@ -63,6 +63,9 @@ class ServerConfig(_Model):
     allowed_origins: tuple[str, ...] = ()
     shutdown_grace_s: PositiveFloat = 10.0
     limits: LimitsConfig = LimitsConfig()
+    # A 2026-07-28 tools/call that asked for no progress and no log messages is answered in its own
+    # task, beside the SDK transport (hub/transports/lean_tool_calls.py); false: always the SDK's.
+    lean_tool_calls: bool = True
 
 
 class StorageConfig(_Model):

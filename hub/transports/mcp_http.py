@@ -37,6 +37,7 @@ from hub.pipeline import Pipeline
 from hub.sessions.event_store import SessionEventStore
 from hub.transports.agent_sessions import AgentSessions
 from hub.transports.http_errors import error_response
+from hub.transports.lean_tool_calls import LeanToolCalls, lean_request
 from hub.transports.limit_status import limit_status
 from hub.transports.mcp_server import CALLER, PRINCIPAL_SCOPE_KEY, VirtualMcpServer
 from hub.transports.rebinding import RebindingGuard
@@ -67,6 +68,7 @@ class McpEndpoints:
         self._config = config
         self._security = _security_settings(config)
         self._guard = RebindingGuard(self._security.allowed_hosts, self._security.allowed_origins)
+        self._lean = LeanToolCalls(self._security) if config.lean_tool_calls else None
         self._agent_sessions = AgentSessions(config.limits.max_sessions_per_agent)
         self._endpoints: dict[str, _Endpoint] = {}
         self._posts_in_flight = 0
@@ -159,10 +161,14 @@ class McpEndpoints:
             if isinstance(checked, Response):
                 await checked(scope, receive, send)
                 return
-            receive = checked
-        if scope["method"] == "POST" and _modern(headers):
-            await endpoint.sessions.handle_request(scope, receive, limit_status(send))
-            return
+            receive = checked.receive
+            if _modern(headers):
+                send = limit_status(send)
+                lean = self._lean if lean_request(checked.message) else None
+                if lean is not None and await lean.serve(endpoint.mcp, checked.message, scope, receive, send):
+                    return
+                await endpoint.sessions.handle_request(scope, receive, send)
+                return
         if scope["method"] != "POST" or "mcp-session-id" in headers:
             await endpoint.sessions.handle_request(scope, receive, send)
             return

@@ -166,7 +166,7 @@ class VirtualMcpServer:
             on_subscriptions_listen=ListenHandler(self._bus),
             # Lists depend on the agent's grants and can change at any time: private, immediately stale.
             cache_hints=_PRIVATE_NO_CACHE,
-            get_tool_input_schema=self._header_checked_schema,
+            get_tool_input_schema=self.header_checked_schema,
         )
         self.server.add_notification_handler("notifications/initialized", types.NotificationParams, self._initialized)
         # Registered directly: the constructor argument is deprecated (2026-07-28 has no logging/setLevel).
@@ -187,7 +187,7 @@ class VirtualMcpServer:
             except Exception:  # a gone session must not stop the others
                 self._sessions.discard(session)
 
-    def _header_checked_schema(self, name: str) -> Mapping[str, Any] | None:
+    def header_checked_schema(self, name: str) -> Mapping[str, Any] | None:
         """The schema the SDK checks 2026-07-28 Mcp-Param headers against, without re-listing per call.
 
         The SDK calls this in the HTTP request's own task, where the edge has set the caller. A tool

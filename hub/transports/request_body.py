@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive
@@ -17,8 +19,14 @@ from starlette.types import Message, Receive
 from hub.errors import INVALID_REQUEST, PARSE_ERROR
 
 
-async def read_message_body(receive: Receive) -> Receive | JSONResponse:
-    """Read and check the body: a `receive` that replays it, or the response that refuses it."""
+@dataclass(frozen=True, slots=True)
+class MessageBody:
+    message: dict[str, Any]  # the decoded JSON-RPC message
+    receive: Receive  # replays the body, then goes on receiving
+
+
+async def read_message_body(receive: Receive) -> MessageBody | JSONResponse:
+    """Read and check the body: the message and a `receive` that replays it, or the response that refuses it."""
     body = bytearray()
     replay: deque[Message] = deque()
     while True:
@@ -29,27 +37,27 @@ async def read_message_body(receive: Receive) -> Receive | JSONResponse:
         body.extend(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    refusal = _refusal(bytes(body))
-    if refusal is not None:
-        return refusal
+    decoded = _decoded(bytes(body))
+    if isinstance(decoded, JSONResponse):
+        return decoded
     replay.appendleft({"type": "http.request", "body": bytes(body), "more_body": False})
 
     async def replayed() -> Message:
         return replay.popleft() if replay else await receive()
 
-    return replayed
+    return MessageBody(decoded, replayed)
 
 
-def _refusal(body: bytes) -> JSONResponse | None:
+def _decoded(body: bytes) -> dict[str, Any] | JSONResponse:
     try:
         decoded = json.loads(body)
     except (ValueError, RecursionError):
         return _error(PARSE_ERROR, "Parse error: the body is not valid JSON")
     if isinstance(decoded, list):
         return _error(INVALID_REQUEST, "Invalid Request: JSON-RPC batches are not supported")
-    if not _is_message(decoded):
+    if not isinstance(decoded, dict) or not _is_message(decoded):
         return _error(INVALID_REQUEST, "Invalid Request: the body must be one JSON-RPC 2.0 message object")
-    return None
+    return decoded
 
 
 def _is_message(value: object) -> bool:

@@ -1,0 +1,200 @@
+"""A 2026-07-28 tools/call answered in the request's own task: the agent edge's lean path.
+
+The SDK's modern transport (`StreamableHTTPSessionManager` → `handle_modern_request`) serves any
+2026-07-28 POST. Around its kernel it re-reads the body, validates the envelope into pydantic
+models, and runs the handler as a sibling task beside a disconnect watcher, with a memory stream
+for notifications and a window that decides between a JSON and an SSE answer. For a `tools/call`
+that asked for no progress and opted in to no log messages, nothing can ever go on that stream: the
+answer is one JSON body. That machinery then costs a fifth of the hub's CPU per call (see
+docs/performance.md) and decides nothing.
+
+This path serves exactly those calls. It runs the SDK's own checks — Content-Type, Host and Origin
+(`TransportSecurityMiddleware`), Accept (`check_accept_headers`), duplicated routing headers, the
+modern classification ladder, the `Mcp-Param-*` comparison — and hands every request that any of
+them refuses back to the SDK transport, which answers it exactly as before. A request that passes
+goes through the SDK's kernel (`serve_one`: params validation, middleware and its OpenTelemetry
+span, result serialisation and `serverInfo` stamp) and its errors through the SDK's mapping
+(`modern_error_data`, `ERROR_CODE_HTTP_STATUS`). What differs is only the transport around it:
+the handler runs in this task, a disconnect cancels it, and a call still silent after the SDK's
+keepalive interval commits to an SSE answer with pings, as the SDK does.
+
+`server.lean_tool_calls: false` sends every request through the SDK transport;
+tests/hub/transports/test_lean_tool_calls.py compares both answers, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import anyio
+from mcp.server.connection import Connection
+from mcp.server.runner import modern_error_data, serve_one
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.shared.dispatcher import CallOptions
+from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    MCP_PARAM_HEADER_PREFIX,
+    InboundModernRoute,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+    validate_mcp_param_headers,
+)
+from mcp.shared.message import MessageMetadata, ServerMessageMetadata
+from mcp.shared.transport_context import TransportContext
+from mcp_types import LOG_LEVEL_META_KEY, RequestId
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+from hub.transports.mcp_server import VirtualMcpServer
+
+_ENVELOPE_KEYS: Final = frozenset(("jsonrpc", "id", "method", "params"))
+_PARAM_HEADER_PREFIX: Final = MCP_PARAM_HEADER_PREFIX.lower()
+KEEPALIVE_S: float = 15.0  # the SDK's `_SSE_PING_INTERVAL`: silence longer than this commits to SSE
+_SSE_HEADERS: Final = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"connection", b"keep-alive"),
+    (b"x-accel-buffering", b"no"),
+]
+_PING: Final = b": ping\r\n\r\n"
+
+
+@dataclass
+class _QuietExchange:
+    """The dispatch context of a call whose answer carries no notification (no progress, no logs).
+
+    2026-07-28 gives the server no back-channel; notifications could only ride the response, and
+    this call asked for none.
+    """
+
+    transport: TransportContext
+    request_id: RequestId
+    message_metadata: MessageMetadata
+    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
+    can_send_request: bool = field(default=False, init=False)
+
+    async def send_raw_request(
+        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
+    ) -> dict[str, Any]:
+        raise NoBackChannelError(method)
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
+        return None
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        return None
+
+
+def lean_request(message: Mapping[str, Any]) -> bool:
+    """Whether a decoded 2026-07-28 POST body is a tools/call whose answer can carry no notification."""
+    if message.keys() - _ENVELOPE_KEYS or message.get("method") != "tools/call" or "id" not in message:
+        return False
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and "progressToken" not in meta and LOG_LEVEL_META_KEY not in meta
+
+
+class LeanToolCalls:
+    """Answers eligible 2026-07-28 tools/call POSTs; `serve` returns False to leave one to the SDK."""
+
+    def __init__(self, security: TransportSecuritySettings) -> None:
+        self._security = TransportSecurityMiddleware(security)
+
+    async def serve(
+        self, server: VirtualMcpServer, message: Mapping[str, Any], scope: Scope, receive: Receive, send: Send
+    ) -> bool:
+        request = Request(scope, receive)
+        route = await self._admitted(server, message, request)
+        if route is None:
+            return False
+        request_id: RequestId = message["id"]
+        exchange = _QuietExchange(
+            transport=TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers),
+            request_id=request_id,
+            message_metadata=ServerMessageMetadata(request_context=request),
+        )
+        connection = Connection.from_envelope(route.protocol_version, route.client_info, route.client_capabilities)
+        answer = _Answer(send)
+        reply: dict[str, Any] | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(answer.keep_alive, receive, tg.cancel_scope)
+            try:
+                result = await serve_one(
+                    server.server, exchange, "tools/call", message["params"], connection=connection, lifespan_state={}
+                )
+                reply = {"jsonrpc": "2.0", "id": request_id, "result": result}
+            except Exception as exc:
+                error = modern_error_data(exc).model_dump(mode="json", by_alias=True, exclude_none=True)
+                reply = {"jsonrpc": "2.0", "id": request_id, "error": error}
+            tg.cancel_scope.cancel()  # the watcher's work is over
+        if reply is not None:  # None: the client went away and the call was cancelled
+            await answer.finish(reply)
+        return True
+
+    async def _admitted(
+        self, server: VirtualMcpServer, message: Mapping[str, Any], request: Request
+    ) -> InboundModernRoute | None:
+        """The route of a request every SDK check lets through; None leaves the request to the SDK."""
+        if await self._security.validate_request(request, is_post=True) is not None:
+            return None
+        has_json, has_sse = check_accept_headers(request)
+        if not (has_json and has_sse):
+            return None
+        if find_duplicated_routing_header(request.headers.items()) is not None:
+            return None
+        route = classify_inbound_request(message, headers=dict(request.headers))
+        if not isinstance(route, InboundModernRoute) or _param_headers_refused(server, message, request):
+            return None
+        return route
+
+
+def _param_headers_refused(server: VirtualMcpServer, message: Mapping[str, Any], request: Request) -> bool:
+    """The SDK's `Mcp-Param-*` check of a tools/call, with the virtual server's schema lookup."""
+    params = message["params"]
+    name, arguments = params.get("name"), params.get("arguments")
+    if not isinstance(name, str) or (arguments is not None and not isinstance(arguments, Mapping)):
+        return False  # the kernel refuses these params itself
+    arguments = arguments or {}
+    if not arguments and not any(header.startswith(_PARAM_HEADER_PREFIX) for header in request.headers):
+        return False
+    schema = server.header_checked_schema(name)
+    return schema is not None and validate_mcp_param_headers(schema, arguments, request.headers) is not None
+
+
+class _Answer:
+    """Writes the reply: JSON at the SDK's status for its error code, or SSE once keepalives began."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.streaming = False  # committed to text/event-stream
+
+    async def keep_alive(self, receive: Receive, call: anyio.CancelScope) -> None:
+        """Cancel the call when the client goes away; ping an SSE stream through long silences."""
+        while True:
+            with anyio.move_on_after(KEEPALIVE_S) as silence:
+                message: Message = await receive()
+                if message["type"] == "http.disconnect":
+                    call.cancel()
+                    return
+            if silence.cancelled_caught:
+                if not self.streaming:
+                    await self._send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+                    self.streaming = True
+                await self._send({"type": "http.response.body", "body": _PING, "more_body": True})
+
+    async def finish(self, reply: dict[str, Any]) -> None:
+        body = json.dumps(reply, separators=(",", ":"))
+        if self.streaming:
+            event = f"event: message\r\ndata: {body}\r\n\r\n".encode()
+            await self._send({"type": "http.response.body", "body": event, "more_body": False})
+            return
+        error = reply.get("error")
+        status = ERROR_CODE_HTTP_STATUS.get(error["code"], 200) if error is not None else 200
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body.encode())).encode())]
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body.encode(), "more_body": False})
