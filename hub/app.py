@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.mcp.connector import McpConnector
 from connectors.rest.connector import RestConnector
@@ -310,7 +311,28 @@ def _change_notices(config: HubConfig, closers: list[Callable[[], Awaitable[None
     return notices
 
 
-def build_app(hub: Hub) -> Starlette:
+class _Front:
+    """The app uvicorn runs: agents' MCP requests go straight to the MCP endpoints, the rest to Starlette.
+
+    `/servers/...` carries every agent request, and Starlette's router and exception middlewares,
+    which the endpoints do not need (they answer their own errors), were a visible share of a
+    tools/call's CPU (docs/performance.md). The endpoints see the scope a `Mount("/servers")` gives.
+    """
+
+    def __init__(self, app: Starlette, servers: ASGIApp) -> None:
+        self._app = app
+        self._servers = servers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        root = scope.get("root_path", "")
+        if scope["type"] == "http" and scope["path"].removeprefix(root).startswith("/servers/"):
+            mounted = {**scope, "app_root_path": scope.get("app_root_path", root), "root_path": root + "/servers"}
+            await self._servers(mounted, receive, send)
+            return
+        await self._app(scope, receive, send)
+
+
+def build_app(hub: Hub) -> ASGIApp:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -356,11 +378,15 @@ def build_app(hub: Hub) -> Starlette:
     if hub.llm is not None:
         routes.append(Mount("/v1", app=hub.llm.endpoints))
     limits = hub.config.server.limits
-    bounds = Middleware(
-        RequestLimitsMiddleware,
-        max_body_bytes=limits.max_body_bytes,
-        max_header_count=limits.max_header_count,
-        max_header_bytes=limits.max_header_bytes,
-        body_timeout_s=limits.slow_client_timeout_s,
-    )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[bounds])
+
+    def bounded(app: ASGIApp) -> ASGIApp:
+        return RequestLimitsMiddleware(
+            app,
+            max_body_bytes=limits.max_body_bytes,
+            max_header_count=limits.max_header_count,
+            max_header_bytes=limits.max_header_bytes,
+            body_timeout_s=limits.slow_client_timeout_s,
+        )
+
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(bounded)])
+    return _Front(app, bounded(hub.endpoints))

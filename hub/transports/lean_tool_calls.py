@@ -75,8 +75,15 @@ class _QuietExchange:
     transport: TransportContext
     request_id: RequestId
     message_metadata: MessageMetadata
-    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
     can_send_request: bool = field(default=False, init=False)
+    _cancel_requested: anyio.Event | None = field(default=None, init=False)
+
+    @property
+    def cancel_requested(self) -> anyio.Event:
+        """Never set (2026-07-28 cancels by closing the stream, which cancels the call itself); made on first use."""
+        if self._cancel_requested is None:
+            self._cancel_requested = anyio.Event()
+        return self._cancel_requested
 
     async def send_raw_request(
         self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
