@@ -40,12 +40,14 @@ from hub.transports.http_errors import error_response
 from hub.transports.lean_tool_calls import LeanToolCalls, lean_request
 from hub.transports.limit_status import limit_status
 from hub.transports.mcp_server import CALLER, PRINCIPAL_SCOPE_KEY, VirtualMcpServer
+from hub.transports.open_streams import OpenStreams
 from hub.transports.rebinding import RebindingGuard
 from hub.transports.request_body import read_message_body
 
 log = logging.getLogger(__name__)
 
 Authenticate = Callable[[Request], Awaitable[Principal]]
+STREAM_CHECK_INTERVAL_S = 0.5  # an open stream whose key was revoked ends within this (after the catalog sync)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class McpEndpoints:
         self._security = _security_settings(config)
         self._guard = RebindingGuard(self._security.allowed_hosts, self._security.allowed_origins)
         self._lean = LeanToolCalls(self._security) if config.lean_tool_calls else None
+        self._streams = OpenStreams(self._readmit, STREAM_CHECK_INTERVAL_S)
         self._agent_sessions = AgentSessions(config.limits.max_sessions_per_agent)
         self._endpoints: dict[str, _Endpoint] = {}
         self._posts_in_flight = 0
@@ -81,11 +84,18 @@ class McpEndpoints:
         """Own every endpoint's background work until cancelled."""
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            tg.start_soon(self._streams.run)
             task_status.started()
             try:
                 await anyio.sleep_forever()
             finally:
                 self._tg = None
+
+    async def _readmit(self, request: Request, server: str) -> Principal:
+        """Check a request again as it was checked on arrival: its credential, then its grant of `server`."""
+        principal = await self._authenticate(request)
+        self._pipeline.open(principal, server)
+        return principal
 
     def lists_changed(self, server: str) -> None:
         """Registry listener: a virtual server's lists changed (or it went away)."""
@@ -118,11 +128,15 @@ class McpEndpoints:
         scope[PRINCIPAL_SCOPE_KEY] = principal
         CALLER.set(principal)
         scope["user"] = AuthenticatedUser(AccessToken(token=principal.key_id, client_id=principal.agent, scopes=[]))
-        if parts[1] == "mcp":
+        if parts[1] == "mcp" and scope["method"] == "GET":  # the handshake era's standalone stream
+            async with self._streams.watch(request, parts[0], principal, receive, send) as (receive, send):
+                await endpoint.sessions.handle_request(scope, receive, send)
+        elif parts[1] == "mcp":
             with self._counted() if scope["method"] == "POST" else nullcontext():
-                await self._serve_mcp(endpoint, principal, scope, receive, send)
+                await self._serve_mcp(endpoint, principal, request, receive, send)
         elif parts[1] == "sse":
-            await self._serve_sse(endpoint, scope, receive, send)
+            async with self._streams.watch(request, parts[0], principal, receive, send) as (receive, send):
+                await self._serve_sse(endpoint, scope, receive, send)
         else:
             await endpoint.sse.handle_post_message(scope, receive, send)
 
@@ -152,10 +166,11 @@ class McpEndpoints:
                 self._idle.set()
 
     async def _serve_mcp(
-        self, endpoint: _Endpoint, principal: Principal, scope: Scope, receive: Receive, send: Send
+        self, endpoint: _Endpoint, principal: Principal, request: Request, receive: Receive, send: Send
     ) -> None:
         """Streamable HTTP: check a POSTed message first; a request opening a session needs a free slot."""
-        headers = Headers(scope=scope)
+        scope = request.scope
+        headers = request.headers
         if scope["method"] == "POST":
             checked = await read_message_body(receive)
             if isinstance(checked, Response):
@@ -166,6 +181,11 @@ class McpEndpoints:
                 send = limit_status(send)
                 lean = self._lean if lean_request(checked.message) else None
                 if lean is not None and await lean.serve(endpoint.mcp, checked.message, scope, receive, send):
+                    return
+                if checked.message.get("method") == "subscriptions/listen":  # a stream, not a call
+                    streams = self._streams.watch(request, endpoint.mcp.name, principal, receive, send)
+                    async with streams as (receive, send):
+                        await endpoint.sessions.handle_request(scope, receive, send)
                     return
                 await endpoint.sessions.handle_request(scope, receive, send)
                 return
