@@ -8,6 +8,7 @@ Sessions are owned by the agent that opened them (the SDK compares the credentia
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 from hub.config.model import ServerConfig
 from hub.core.principal import Principal
 from hub.errors import HubError, MethodNotAllowedError, NotFoundError
-from hub.governance.audit import Auditor
+from hub.governance.audit import AuditEntry, Auditor
 from hub.governance.audit.mcp_requests import refused_entry
 from hub.pipeline import Pipeline
 from hub.sessions.event_store import SessionEventStore
@@ -42,7 +43,8 @@ from hub.transports.limit_status import limit_status
 from hub.transports.mcp_server import CALLER, PRINCIPAL_SCOPE_KEY, VirtualMcpServer
 from hub.transports.open_streams import OpenStreams
 from hub.transports.rebinding import RebindingGuard
-from hub.transports.request_body import read_message_body
+from hub.transports.request_audit import AnswerRecorder, body_entry, request_audited
+from hub.transports.request_body import MessageBody, read_message_body
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +143,17 @@ class McpEndpoints:
             await endpoint.sse.handle_post_message(scope, receive, send)
 
     def _refused(self, principal: Principal | None, server: str, scope: Scope, exc: HubError) -> None:
-        """Audit a request refused at the edge; if that cannot be journaled, the refusal is answered anyway."""
+        """Audit a request refused at the edge."""
+        self._record(refused_entry(principal, server or None, scope["method"], scope["path"], exc))
+
+    def _record(self, entry: AuditEntry) -> None:
+        """Audit what the edge answered itself; if that cannot be journaled, the answer stands anyway."""
         if self._audit is None:
             return
         try:
-            self._audit.record(refused_entry(principal, server or None, scope["method"], scope["path"], exc))
+            self._audit.record(entry)
         except HubError:
-            log.warning("audit.refusal_unrecorded", extra={"server": server})
+            log.warning("audit.edge_unrecorded", extra={"server": entry.server, "method": entry.method})
 
     async def drained(self) -> None:
         """Return once no POSTed message is being answered (open GET streams do not count)."""
@@ -168,28 +174,45 @@ class McpEndpoints:
     async def _serve_mcp(
         self, endpoint: _Endpoint, principal: Principal, request: Request, receive: Receive, send: Send
     ) -> None:
-        """Streamable HTTP: check a POSTed message first; a request opening a session needs a free slot."""
+        """Streamable HTTP: a POSTed message is checked first, and recorded if no handler of ours does."""
         scope = request.scope
-        headers = request.headers
-        if scope["method"] == "POST":
-            checked = await read_message_body(receive)
-            if isinstance(checked, Response):
-                await checked(scope, receive, send)
+        if scope["method"] != "POST":
+            await endpoint.sessions.handle_request(scope, receive, send)
+            return
+        started = time.perf_counter()
+        checked = await read_message_body(receive)
+        if isinstance(checked, Response):
+            self._record(body_entry(principal, endpoint.mcp.name, started, checked.status_code, bytes(checked.body)))
+            await checked(scope, receive, send)
+            return
+        recorder = None
+        if self._audit is not None and "id" in checked.message:
+            recorder = AnswerRecorder(scope, principal, endpoint.mcp.name, checked.message, send)
+            send = recorder.send
+        try:
+            await self._serve_post(endpoint, principal, request, checked, send)
+        finally:
+            if recorder is not None and not request_audited(scope):
+                self._record(recorder.entry())
+
+    async def _serve_post(
+        self, endpoint: _Endpoint, principal: Principal, request: Request, checked: MessageBody, send: Send
+    ) -> None:
+        """A 2026-07-28 request (lean path, listen stream or SDK), a message of an open session, or a new session."""
+        scope, receive, headers = request.scope, checked.receive, request.headers
+        if _modern(headers):
+            send = limit_status(send)
+            lean = self._lean if lean_request(checked.message) else None
+            if lean is not None and await lean.serve(endpoint.mcp, checked.message, scope, receive, send):
                 return
-            receive = checked.receive
-            if _modern(headers):
-                send = limit_status(send)
-                lean = self._lean if lean_request(checked.message) else None
-                if lean is not None and await lean.serve(endpoint.mcp, checked.message, scope, receive, send):
-                    return
-                if checked.message.get("method") == "subscriptions/listen":  # a stream, not a call
-                    streams = self._streams.watch(request, endpoint.mcp.name, principal, receive, send)
-                    async with streams as (receive, send):
-                        await endpoint.sessions.handle_request(scope, receive, send)
-                    return
-                await endpoint.sessions.handle_request(scope, receive, send)
+            if checked.message.get("method") == "subscriptions/listen":  # a stream, not a call
+                streams = self._streams.watch(request, endpoint.mcp.name, principal, receive, send)
+                async with streams as (receive, send):
+                    await endpoint.sessions.handle_request(scope, receive, send)
                 return
-        if scope["method"] != "POST" or "mcp-session-id" in headers:
+            await endpoint.sessions.handle_request(scope, receive, send)
+            return
+        if "mcp-session-id" in headers:
             await endpoint.sessions.handle_request(scope, receive, send)
             return
         live = endpoint.sessions._server_instances  # the SDK manager's open sessions (no public view)

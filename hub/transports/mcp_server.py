@@ -37,6 +37,7 @@ from hub.core.principal import Principal
 from hub.errors import AuthenticationError
 from hub.pipeline import Caller, Pipeline
 from hub.transports.mcp_errors import as_mcp_error
+from hub.transports.request_audit import mark_audited
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ class VirtualMcpServer:
         return principal
 
     async def _list(self, ctx: ServerRequestContext[Any], kind: ItemKind, field: str) -> dict[str, Any]:
+        _mark_audited(ctx)
         try:
             return _for_era(ctx, {field: await self._pipeline.list_items(self._principal(ctx), self.name, kind)})
         except Exception as exc:
@@ -248,6 +250,7 @@ class VirtualMcpServer:
         async def progress(value: float, total: float | None, message: str | None) -> None:
             await session.report_progress(value, total, message)
 
+        _mark_audited(ctx)
         try:
             caller = Caller(
                 principal=self._principal(ctx),
@@ -281,6 +284,12 @@ class VirtualMcpServer:
 
     async def _complete(self, ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> Any:
         return await self._forward(ctx, "completion/complete", params)
+
+
+def _mark_audited(ctx: ServerRequestContext[Any]) -> None:
+    """The pipeline records this request (it records every one it is handed, success or failure)."""
+    if ctx.request is not None:
+        mark_audited(ctx.request.scope)
 
 
 def _connection_of(ctx: ServerRequestContext[Any]) -> Connection:

@@ -98,6 +98,44 @@ def refused_entry(
     )
 
 
+def answer_entry(
+    principal: Principal,
+    server: str,
+    method: str,
+    params: Mapping[str, Any] | None,
+    started: float,
+    *,
+    status: int,
+    reply: Mapping[str, Any] | None,
+) -> AuditEntry:
+    """A request no handler of ours recorded (handshake, ping, one the SDK refused), read from its answer."""
+    error = reply.get("error") if reply is not None else None
+    outcome: Outcome = "ok"
+    code: int | None = None
+    message: str | None = None
+    if isinstance(error, Mapping):
+        raw_code = error.get("code")
+        outcome, code, message = "error", raw_code if isinstance(raw_code, int) else None, str(error.get("message"))
+    elif status == 0:
+        outcome, message = "cancelled", "the agent went away before it was answered"
+    elif status >= 400:
+        outcome, message = "error", f"HTTP {status}"
+    return AuditEntry(
+        kind="mcp",
+        method=method,
+        outcome=outcome,
+        latency_us=int((time.perf_counter() - started) * 1_000_000),
+        agent=principal.agent,
+        team=principal.team,
+        key_id=principal.key_id or None,
+        server=server,
+        target=_target(method, params) if params is not None else None,
+        error_code=code,
+        error=message,
+        request=params,
+    )
+
+
 def _outcome(result: Mapping[str, Any] | None, error: BaseException | None) -> tuple[Outcome, int | None, str | None]:
     if error is None:
         return ("tool_error" if result is not None and result.get("isError") is True else "ok"), None, None

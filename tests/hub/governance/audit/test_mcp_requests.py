@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from sqlalchemy import select
 
 from hub.storage.tables import AuditRow
@@ -112,3 +112,63 @@ async def test_requests_refused_at_the_edge_leave_rows_with_what_is_known(run_hu
         ("http/POST", "/servers/tools/mcp", "ben", "tools", "error", -32602),
         ("http/GET", "/servers/tools/sse", None, "tools", "error", -32003),
     ]
+
+
+async def test_requests_no_handler_of_ours_answered_leave_rows_from_their_answer(
+    run_hub, make_hub_config, open_agent
+) -> None:
+    """The handshake, pings and requests the SDK refuses before any handler runs are recorded too, once each."""
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    modern = {
+        "Authorization": f"Bearer {ANN}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+    }
+
+    def call(name: Any, meta: dict[str, Any] = envelope) -> dict[str, Any]:
+        return {
+            "jsonrpc": "2.0",
+            "id": 9,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": {}, "_meta": meta},
+        }
+
+    with anyio.fail_after(TIMEOUT):
+        async with run_hub(make_hub_config(**sections())) as running, httpx2.AsyncClient(timeout=TIMEOUT) as http:
+            url = running.server_url("tools")
+            answers = [
+                await http.post(
+                    url, json=call("echo"), headers={**modern, "Mcp-Method": "tools/call", "Mcp-Name": "pid"}
+                ),
+                await http.post(
+                    url, json=call("echo", [1]), headers={**modern, "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+                ),
+                await http.post(
+                    url,
+                    json={"jsonrpc": "2.0", "id": 10, "method": "no/such", "params": {"_meta": envelope}},
+                    headers={**modern, "Mcp-Method": "no/such"},
+                ),
+                await http.post(url, content=b"{not json", headers=modern),
+                await http.post(
+                    url, json=call("pid"), headers={**modern, "Mcp-Method": "tools/call", "Mcp-Name": "pid"}
+                ),
+            ]
+            async with open_agent("http-legacy", running, "tools", ANN) as ann:
+                with pytest.warns(MCPDeprecationWarning):  # a handshake-era request, still sent by such agents
+                    await ann.send_ping()
+            rows = await audit_rows(running)
+    assert [a.status_code for a in answers] == [400, 400, 404, 400, 200]
+    seen = [(r.method, r.target, r.outcome, r.error_code) for r in rows]
+    assert seen == [
+        ("tools/call", "echo", "error", -32020),  # the Mcp-Name header disagrees with the body: the SDK refused it
+        ("tools/call", "echo", "error", -32602),  # arguments that are no object: the SDK kernel refused them
+        ("no/such", None, "error", -32601),
+        ("http/POST", None, "error", -32700),
+        ("tools/call", "pid", "ok", None),  # recorded by the pipeline, and only there
+        ("initialize", None, "ok", None),
+        ("ping", None, "ok", None),
+    ]
+    assert {(r.agent, r.server) for r in rows} == {("ann", "tools")}
