@@ -13,6 +13,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -30,7 +31,7 @@ from connectors.mcp.errors import upstream_failures
 from connectors.mcp.lean_calls import LeanCalls, lean_path_applies
 from connectors.mcp.relay import InFlightCalls
 from connectors.mcp.subscriptions import SubscriptionTable
-from connectors.mcp.transport import McpUpstreamConfig, open_transport, scrubber
+from connectors.mcp.transport import McpUpstreamConfig, SessionIdTap, open_transport, scrubber
 from hub.config.model import StdioUpstreamConfig, StreamableHttpUpstreamConfig
 from hub.core.catalog import Catalog
 from hub.core.connector import CallContext, ChangeListener, UpstreamHealth, UpstreamState
@@ -56,6 +57,14 @@ _LIST_CHANGED = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _LeanPaths:
+    """The lean tools/call path (connectors/mcp/lean_calls.py) of each upstream session that has one."""
+
+    main: LeanCalls | None = None
+    legacy: LeanCalls | None = None
+
+
 class McpConnector:
     def __init__(self, config: McpUpstreamConfig, auth: httpx2.Auth | None = None) -> None:
         self.name = config.name
@@ -67,8 +76,8 @@ class McpConnector:
         # For an upstream that speaks both eras, a second, handshake-era session: calls from 2025-era
         # agents go there, so the upstream can send them elicitation, sampling and subscriptions.
         self._legacy_client: Client | None = None
-        # tools/call without progress, on `_client` at 2026-07-28: one plain POST (connectors/mcp/lean_calls.py).
-        self._lean: LeanCalls | None = None
+        # tools/call without progress, on `_client` and `_legacy_client`: one plain POST each.
+        self._leans = _LeanPaths()
         self._subscriptions = SubscriptionTable()
         self._catalog: Catalog | None = None
         on_demand = isinstance(config, StdioUpstreamConfig) and config.start == "on_demand"
@@ -172,7 +181,7 @@ class McpConnector:
         ctx: CallContext,
     ) -> dict[str, Any]:
         request = _REQUESTS[method].model_validate({"method": method, "params": dict(params)})
-        lean = self._lean if ctx.progress is None and client is self._client else None
+        lean = self._lean_for(client) if ctx.progress is None else None
         with upstream_failures(self.name, ctx.deadline, on_broken=self._broken.set):
             if lean is not None and isinstance(request, types.CallToolRequest):
                 answer = await lean.call(request)
@@ -184,6 +193,11 @@ class McpConnector:
                 progress_callback=ctx.progress,  # type: ignore[arg-type]  # same (progress, total, message) shape
             )
         return result
+
+    def _lean_for(self, client: Client) -> LeanCalls | None:
+        if client is self._client:
+            return self._leans.main
+        return self._leans.legacy if client is self._legacy_client else None
 
     async def ensure_started(self) -> None:
         self._wanted.set()
@@ -220,31 +234,31 @@ class McpConnector:
         deadline = anyio.current_time() + self._config.connect_timeout_s
         with anyio.CancelScope(deadline=deadline) as connecting:
             async with AsyncExitStack() as stack:
-                client = await stack.enter_async_context(self._new_client(mode, closed))
+                session_id = SessionIdTap()
+                client = await stack.enter_async_context(self._new_client(mode, closed, session_id))
                 if mode in MODERN_PROTOCOL_VERSIONS:  # pinned: the SDK adopted a bare stand-in; ask for the real one
                     raw = await client.session.send_discover(mode)
                     client.session.adopt(types.DiscoverResult.model_validate(raw))
-                legacy = None
+                legacy, legacy_lean = None, None
                 if mode == "auto" and client.protocol_version in MODERN_PROTOCOL_VERSIONS:
-                    legacy = await self._open_legacy_too(stack, closed)
-                lean = None
-                if lean_path_applies(self._config, client):
-                    assert isinstance(self._config, StreamableHttpUpstreamConfig)
-                    lean = LeanCalls(self._config, client, self._calls.on_log, self._on_message, self._auth)
-                    stack.push_async_callback(lean.aclose)
+                    legacy, legacy_lean = await self._open_legacy_too(stack, closed)
+                leans = _LeanPaths(self._lean_path(stack, client, session_id), legacy_lean)
                 connecting.deadline = math.inf
-                await self._serve_connected(client, legacy, lean, closed)
+                await self._serve_connected(client, legacy, leans, closed)
         if connecting.cancelled_caught:
             raise TimeoutError(f"no handshake within {self._config.connect_timeout_s:g}s")
 
-    async def _open_legacy_too(self, stack: AsyncExitStack, closed: anyio.Event) -> Client | None:
+    async def _open_legacy_too(
+        self, stack: AsyncExitStack, closed: anyio.Event
+    ) -> tuple[Client | None, LeanCalls | None]:
         """Also open a handshake-era session, if the upstream has one; its loss counts as the connection's."""
         legacy_closed = anyio.Event()
+        session_id = SessionIdTap()
         try:
-            legacy = await stack.enter_async_context(self._new_client("legacy", legacy_closed))
+            legacy = await stack.enter_async_context(self._new_client("legacy", legacy_closed, session_id))
         except Exception as exc:
             log.info("upstream.modern_only", extra={"upstream": self.name, "detail": self._scrub(_describe(exc))})
-            return None
+            return None, None
 
         async def watch(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
             task_status.started()
@@ -254,11 +268,20 @@ class McpConnector:
         watcher = await stack.enter_async_context(anyio.create_task_group())
         await watcher.start(watch)
         stack.callback(watcher.cancel_scope.cancel)
-        return legacy
+        return legacy, self._lean_path(stack, legacy, session_id)
 
-    def _new_client(self, mode: str, closed: anyio.Event) -> Client:
+    def _lean_path(self, stack: AsyncExitStack, client: Client, session_id: SessionIdTap) -> LeanCalls | None:
+        """The lean tools/call path on `client`'s session, closed with it; None where it does not apply."""
+        if not lean_path_applies(self._config, client):
+            return None
+        assert isinstance(self._config, StreamableHttpUpstreamConfig)
+        lean = LeanCalls(self._config, client, self._calls.on_log, self._on_message, self._auth, session_id)
+        stack.push_async_callback(lean.aclose)
+        return lean
+
+    def _new_client(self, mode: str, closed: anyio.Event, session_id: SessionIdTap) -> Client:
         return Client(
-            open_transport(self._config, closed, self._auth),
+            open_transport(self._config, closed, self._auth, session_id),
             mode=mode,
             message_handler=self._on_message,
             logging_callback=self._calls.on_log,
@@ -271,7 +294,7 @@ class McpConnector:
         )
 
     async def _serve_connected(
-        self, client: Client, legacy: Client | None, lean: LeanCalls | None, closed: anyio.Event
+        self, client: Client, legacy: Client | None, leans: _LeanPaths, closed: anyio.Event
     ) -> None:
         try:
             self._catalog = await self._read_catalog(client)
@@ -279,7 +302,7 @@ class McpConnector:
             if handshake_era is not None:
                 await _ask_for_all_logs(handshake_era)
                 await _resubscribe(handshake_era, self._subscriptions.uris())
-            self._client, self._legacy_client, self._lean = client, legacy, lean
+            self._client, self._legacy_client, self._leans = client, legacy, leans
             self._set_state("ready", "")
             log.info("upstream.ready", extra={"upstream": self.name, "protocol": client.protocol_version})
             async with anyio.create_task_group() as tg:
@@ -288,7 +311,8 @@ class McpConnector:
                 tg.cancel_scope.cancel()
             raise ConnectionError("the connection to the upstream closed")
         finally:
-            self._client = self._legacy_client = self._lean = None
+            self._client = self._legacy_client = None
+            self._leans = _LeanPaths()
             self._catalog = None
 
     async def _read_catalog(self, client: Client) -> Catalog:

@@ -1,4 +1,4 @@
-"""tools/call to a 2026-07-28 Streamable HTTP upstream as one plain JSON-RPC POST: the lean path.
+"""tools/call to a Streamable HTTP upstream as one plain JSON-RPC POST: the lean path.
 
 The SDK client (`ClientSession` over httpx2) stays the reference path and carries everything else.
 For the hub's hottest request it is costly: a task and a streaming response per POST, httpx2's pool
@@ -7,24 +7,28 @@ per call, see docs/performance.md). This path sends the very request the SDK wou
 keep-alive pool:
 
 - the body is the SDK's: the same request model dumped the same way, stamped by the session's own
-  per-request stamp (`_meta` protocol version, client info and capabilities, log level), with the
-  W3C trace context injected like the dispatcher does;
-- the headers are the SDK transport's: `Accept`, `Content-Type`, `MCP-Protocol-Version`,
-  `Mcp-Method`, `Mcp-Name` and the `Mcp-Param-*` mirrors of `x-mcp-header` arguments (the stamp
-  again), over the upstream's configured headers, signed by the same `auth:` flow (an httpx2 `Auth`,
-  driven here by hand: its credential, and its one retry with a new token on a 401);
+  per-request stamp (at 2026-07-28: `_meta` protocol version, client info and capabilities, log
+  level), with the W3C trace context injected like the dispatcher does;
+- the headers are the SDK transport's: `Accept`, `Content-Type`, `MCP-Protocol-Version` (and at
+  2026-07-28 `Mcp-Method`, `Mcp-Name` and the `Mcp-Param-*` mirrors of `x-mcp-header` arguments: the
+  stamp again; in the handshake era `Mcp-Session-Id`), over the upstream's configured headers, signed
+  by the same `auth:` flow (an httpx2 `Auth`, driven here by hand: its credential, and its one retry
+  with a new token on a 401);
 - the answer is read like the SDK transport reads it: a JSON body or an SSE stream (whose log and
   list-changed notifications reach the same callbacks the SDK client has), parsed by the SDK's
   JSON-RPC adapter, validated by the same result check; HTTP and JSON-RPC failures become the same
   `MCPError`s, so `upstream_failures` maps both paths to the same HubErrors.
 
-Taken only when it cannot differ: the session negotiated 2026-07-28 (stateless HTTP, no session id,
-no server-to-client requests) and the agent asked for no progress. A redirect (the upstream ran
-nothing) goes back to the SDK path, which has the redirect rules. Cancellation and deadlines close
-the POST, which is 2026-07-28's cancellation signal and what the SDK transport does. One difference
-is kept on purpose: an SSE stream that ends without an answer is not resumed with `Last-Event-ID`
-(the SDK would try); it fails like an unresumable one. aiohttp needs the asyncio loop, which the hub
-runs on (see STYLE.md, "Async with anyio").
+Taken only when it cannot differ: the agent asked for no progress. At 2026-07-28 (stateless HTTP, no
+session id, no server-to-client requests) a call stands alone; cancellation and deadlines close the
+POST, which is that era's cancellation signal and what the SDK transport does. In the handshake era
+(2025) a call joins the SDK client's session, and connectors/mcp/lean_handshake.py says what it
+takes from it: the session id, an id space of its own, the dispatcher that answers the upstream's
+requests for input, and `notifications/cancelled` on cancellation. A redirect (the upstream ran
+nothing) goes back to the SDK path, which has the redirect rules. One difference is kept on purpose:
+an SSE stream that ends without an answer is not resumed with `Last-Event-ID` (the SDK would try);
+it fails like an unresumable one. aiohttp needs the asyncio loop, which the hub runs on (see
+STYLE.md, "Async with anyio").
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry.propagate import inject
 from pydantic import ValidationError
 
+from connectors.mcp.lean_handshake import HandshakeSession
+from connectors.mcp.transport import SessionIdTap
 from hub.config.model import StreamableHttpUpstreamConfig
 
 log = logging.getLogger(__name__)
@@ -63,11 +69,9 @@ _KEEPALIVE_S = 4.0  # below uvicorn's default 5 s, so the upstream never closes 
 
 
 def lean_path_applies(config: object, client: Client) -> bool:
-    """Whether `client`'s upstream gets the lean path: Streamable HTTP, enabled, at 2026-07-28."""
+    """Whether `client`'s upstream gets the lean path: Streamable HTTP, enabled, and connected."""
     return (
-        isinstance(config, StreamableHttpUpstreamConfig)
-        and config.lean_calls
-        and client.protocol_version in MODERN_PROTOCOL_VERSIONS
+        isinstance(config, StreamableHttpUpstreamConfig) and config.lean_calls and client.protocol_version is not None
     )
 
 
@@ -81,6 +85,7 @@ class LeanCalls:
         on_log: LogFn,
         on_message: MessageFn,
         auth: httpx2.Auth | None = None,
+        session_id: SessionIdTap | None = None,
     ) -> None:
         self._url = yarl.URL(config.url)  # parsed once: aiohttp re-parses a str on every request
         self._auth = auth  # the upstream's `auth:` credential, the same object the SDK path's httpx2 client uses
@@ -92,6 +97,12 @@ class LeanCalls:
         self._on_log = on_log
         self._on_message = on_message
         self._ids = itertools.count(1)
+        # In the handshake era, the SDK client's session, which the lean calls join.
+        self._handshake = (
+            HandshakeSession(client, session_id or SessionIdTap())
+            if client.protocol_version not in MODERN_PROTOCOL_VERSIONS
+            else None
+        )
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=_KEEPALIVE_S),
             headers={k: v.get_secret_value() for k, v in config.headers.items()},
@@ -112,22 +123,36 @@ class LeanCalls:
         Raises MCPError exactly where the SDK client would, TimeoutError on a read timeout, and
         ValidationError for a result the negotiated version does not allow.
         """
-        request_id = next(self._ids)
+        request_id: int | str = next(self._ids) if self._handshake is None else self._handshake.next_id()
         body, headers = self._build(request, request_id)
         try:
             response = await self._post(body, headers)
         except aiohttp.ClientError as exc:  # the SDK transport's task dies and its session closes
             raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
+        except anyio.get_cancelled_exc_class():
+            await self._abandon(request_id)
+            raise
         try:
             raw = await self._answer(response)
         except aiohttp.ClientError as exc:
             response.close()
             raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
+        except anyio.get_cancelled_exc_class():
+            await self._abandon(request_id)
+            response.close()
+            raise
         except BaseException:
             response.close()  # never reuse a connection whose answer was not read to the end
             raise
         response.release()
-        return None if raw is None else self._checked(raw)
+        if raw is None:
+            return None
+        return self._checked(raw) if self._handshake is None else self._handshake.checked(raw)
+
+    async def _abandon(self, request_id: int | str) -> None:
+        """A cancelled call: in the handshake era, say so (at 2026-07-28 the closed POST says it)."""
+        if self._handshake is not None and isinstance(request_id, str):
+            await self._handshake.abandon(request_id)
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> aiohttp.ClientResponse:
         """POST `body`, signed by the upstream's `auth` flow when it has one (which may retry once on a 401)."""
@@ -151,7 +176,7 @@ class LeanCalls:
         finally:
             await flow.aclose()
 
-    def _build(self, request: types.CallToolRequest, request_id: int) -> tuple[bytes, dict[str, str]]:
+    def _build(self, request: types.CallToolRequest, request_id: int | str) -> tuple[bytes, dict[str, str]]:
         """Body and headers as `ClientSession.send_request`, the dispatcher and the transport make them."""
         data = request.model_dump(by_alias=True, mode="json", exclude_none=True)
         opts: CallOptions = {}
@@ -166,7 +191,8 @@ class LeanCalls:
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": data["method"]}
         if params:
             message["params"] = params
-        headers = {"accept": _ACCEPT, "content-type": "application/json", **opts.get("headers", {})}
+        session = self._handshake.headers() if self._handshake is not None else {}
+        headers = {"accept": _ACCEPT, "content-type": "application/json", **session, **opts.get("headers", {})}
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         return body, headers
 
@@ -178,7 +204,8 @@ class LeanCalls:
             return None
         content_type = response.headers.get("content-type", "").lower()
         if status >= 400:
-            raise await _http_failure(response, content_type)
+            session_id = self._handshake.session_id if self._handshake is not None else None
+            raise await _http_failure(response, content_type, session_id)
         if content_type.startswith("application/json"):
             try:
                 message = types.jsonrpc_message_adapter.validate_json(await response.read(), by_name=False)
@@ -203,13 +230,21 @@ class LeanCalls:
                     raise MCPError(code=types.PARSE_ERROR, message=f"Failed to parse SSE message: {exc}") from exc
                 if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
                     return message
-                if isinstance(message, types.JSONRPCNotification):
-                    await self._notify(message.method, message.params)
-                else:  # 2026-07-28 has no server-to-client requests over HTTP (input_required replaces them)
-                    log.warning("upstream.request_ignored", extra={"method": message.method})
+                await self._from_upstream(message)
         except httpx2.SSEError as exc:
             raise MCPError(code=types.CONNECTION_CLOSED, message=f"SSE stream failed: {exc}") from exc
         raise MCPError(code=types.CONNECTION_CLOSED, message="SSE stream ended without a response")
+
+    async def _from_upstream(self, message: types.JSONRPCRequest | types.JSONRPCNotification) -> None:
+        """A request or notification the upstream sent on the call's stream, before its answer."""
+        if self._handshake is not None and (
+            isinstance(message, types.JSONRPCRequest) or message.method == "notifications/cancelled"
+        ):
+            await self._handshake.deliver(message)  # the SDK session answers, or cancels its answer
+        elif isinstance(message, types.JSONRPCNotification):
+            await self._notify(message.method, message.params)
+        else:  # 2026-07-28 has no server-to-client requests over HTTP (input_required replaces them)
+            log.warning("upstream.request_ignored", extra={"method": message.method})
 
     async def _notify(self, method: str, params: Mapping[str, Any] | None) -> None:
         """As `ClientSession._on_notify`: validate, the logging callback, then the message handler."""
@@ -248,7 +283,7 @@ def _outcome(message: types.JSONRPCMessage) -> dict[str, Any]:
     raise MCPError(code=types.INVALID_REQUEST, message="upstream answered a request with a request or notification")
 
 
-async def _http_failure(response: aiohttp.ClientResponse, content_type: str) -> MCPError:
+async def _http_failure(response: aiohttp.ClientResponse, content_type: str, session_id: str | None) -> MCPError:
     """The error the SDK transport reports for a non-2xx answer: the JSON-RPC error in the body, else by status."""
     if content_type.startswith("application/json"):
         try:
@@ -257,7 +292,9 @@ async def _http_failure(response: aiohttp.ClientResponse, content_type: str) -> 
             parsed = None
         if isinstance(parsed, types.JSONRPCError):
             return MCPError(code=parsed.error.code, message=parsed.error.message, data=parsed.error.data)
-    if response.status == 404:  # no session id on this path: the SDK's "no session yet" reading
+    if response.status == 404:  # the SDK's reading: with a session id the session is gone, else no such method
+        if session_id is not None:
+            return MCPError(code=types.INVALID_REQUEST, message="Session terminated")
         return MCPError(code=types.METHOD_NOT_FOUND, message="Not Found")
     return MCPError(code=types.INTERNAL_ERROR, message="Server returned an error response")
 

@@ -19,7 +19,7 @@ import httpx2
 from mcp.client._transport import TransportStreams
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
+from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
 from mcp.shared._stream_protocols import ReadStream
 from mcp.shared.message import SessionMessage
 
@@ -70,17 +70,42 @@ class WatchedReadStream:
         return getattr(self._inner, name)
 
 
+class SessionIdTap:
+    """The `Mcp-Session-Id` a Streamable HTTP transport sends, seen on its HTTP client's outgoing requests.
+
+    The SDK transport keeps the id the upstream gave it at `initialize` on its
+    `StreamableHTTPTransport`, an object local to `streamable_http_client` that nothing hands out;
+    it then sends that id on every later request. The lean path (connectors/mcp/lean_calls.py)
+    reads it here. Requests without the header (the `initialize` itself, an OAuth token fetch) leave
+    it unchanged: the SDK never clears an id once it has one.
+    """
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    async def __call__(self, request: httpx2.Request) -> None:
+        session_id = request.headers.get(MCP_SESSION_ID)
+        if session_id is not None:
+            self.value = session_id
+
+
 @asynccontextmanager
 async def open_transport(
-    config: McpUpstreamConfig, closed: anyio.Event, auth: httpx2.Auth | None = None
+    config: McpUpstreamConfig,
+    closed: anyio.Event,
+    auth: httpx2.Auth | None = None,
+    session_id: SessionIdTap | None = None,
 ) -> AsyncIterator[TransportStreams]:
-    """Open the transport for `config`; `closed` is set when its read side ends; `auth` signs HTTP requests."""
+    """Open the transport for `config`; `closed` is set when its read side ends; `auth` signs HTTP requests.
+
+    `session_id` learns the Streamable HTTP session's id (other transports have none).
+    """
     if isinstance(config, StdioUpstreamConfig):
         transport = _stdio(config)
     elif isinstance(config, SseUpstreamConfig):
         transport = _sse(config, auth)
     else:
-        transport = _streamable_http(config, auth)
+        transport = _streamable_http(config, auth, session_id)
     async with transport as (read, write):
         yield WatchedReadStream(read, closed), write
 
@@ -146,12 +171,15 @@ def _sse(config: SseUpstreamConfig, auth: httpx2.Auth | None) -> Any:
 
 @asynccontextmanager
 async def _streamable_http(
-    config: StreamableHttpUpstreamConfig, auth: httpx2.Auth | None
+    config: StreamableHttpUpstreamConfig, auth: httpx2.Auth | None, session_id: SessionIdTap | None
 ) -> AsyncIterator[TransportStreams]:
     timeout = httpx2.Timeout(config.connect_timeout_s, read=max(config.call_timeout_s, 300.0))
     limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
+    hooks: dict[str, list[Callable[..., Any]]] = {"request": [session_id]} if session_id is not None else {}
     async with (
-        httpx2.AsyncClient(headers=_headers(config), auth=auth, timeout=timeout, limits=limits) as http,
+        httpx2.AsyncClient(
+            headers=_headers(config), auth=auth, timeout=timeout, limits=limits, event_hooks=hooks
+        ) as http,
         streamable_http_client(config.url, http_client=http) as streams,
     ):
         yield streams
