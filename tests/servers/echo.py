@@ -20,7 +20,9 @@ Tools:
 * `regional(region)` - `region` is an `x-mcp-header` argument: returns it and the `Mcp-Param-Region`
   header it arrived with;
 * `chatty(text)` - sends a log message "echoing <text>", then returns `text`;
-* `fail(message)` - raises, so the call answers with `isError` and `message`.
+* `fail(message)` - raises, so the call answers with `isError` and `message`;
+* `ask(question)` - asks the client (`elicitation/create`, handshake era) for an `answer`, then
+  returns "<action> <answer>".
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from typing import Annotated, Any
 import anyio
 import uvicorn
 from mcp.server import MCPServer
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 mcp: MCPServer[Any] = MCPServer("echo", version="1.0.0")
 
@@ -139,6 +142,17 @@ async def chatty(text: str, ctx: Context[Any, Any]) -> str:
 def fail(message: str) -> str:
     """Raises: the call answers with isError and `message`."""
     raise ValueError(message)
+
+
+class Answer(BaseModel):
+    answer: str
+
+
+@mcp.tool()
+async def ask(question: str, ctx: Context[Any, Any]) -> str:
+    """Asks the client for an `answer` to `question` (elicitation/create), then returns "<action> <answer>"."""
+    result = await ctx.elicit(question, Answer)
+    return f"{result.action} {result.data.answer if isinstance(result, AcceptedElicitation) else ''}".rstrip()
 
 
 class _AnnouncingServer(uvicorn.Server):

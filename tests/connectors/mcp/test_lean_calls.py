@@ -1,9 +1,11 @@
-"""The lean tools/call path answers exactly as the SDK client path does.
+"""The lean tools/call path answers exactly as the SDK client path does, in both protocol eras.
 
 One echo upstream (Streamable HTTP, SSE answers) is configured twice: `lean` with the lean path (the
-default) and `sdk` with `lean_calls: false`. A 2026-07-28 agent makes the same calls through both
-and must see the same answers, and the upstream must receive the same request headers (but for the
-HTTP library's own User-Agent, which also shows that each path really was taken).
+default) and `sdk` with `lean_calls: false`. A twin hub does this at 2026-07-28 (`protocol: auto`) and
+another in the handshake era (`protocol: legacy`: 2025, sessions with `Mcp-Session-Id`). An agent of
+the same era makes the same calls through both and must see the same answers, and the upstream must
+receive the same request headers (but for the HTTP library's own User-Agent, which also shows that
+each path really was taken, and the session id, which is each upstream session's own).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import json
 import os
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_types import TextContent
+from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, ElicitResult, TextContent
 
 pytestmark = pytest.mark.anyio
 
@@ -27,6 +30,8 @@ KEY = "hub_lean_calls_key_00000000000000000000000"
 TIMEOUT = 30.0
 CALL_TIMEOUT_S = 2.0
 PATHS = ("lean", "sdk")
+# The hub's `protocol` toward the upstream, and the agent transport of the same era.
+ERAS = {"2026-07-28": "http-2026", "legacy": "http-legacy"}
 # Headers that differ per request or per HTTP library, not per MCP client path.
 LIBRARY_HEADERS = {"host", "content-length", "user-agent", "accept-encoding", "connection"}
 
@@ -36,8 +41,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def twin_config(url: str) -> dict[str, Any]:
-    upstream = {"kind": "streamable-http", "url": url, "call_timeout_s": CALL_TIMEOUT_S}
+@dataclass(frozen=True)
+class Twin:
+    running: Any  # conftest.RunningHub
+    era: str  # the hub's `protocol` toward the upstream
+    agent: str  # the agent's transport, of the same era
+
+
+def twin_config(url: str, era: str) -> dict[str, Any]:
+    protocol = "auto" if era == "2026-07-28" else era  # 2026-07-28 as most configurations reach it
+    upstream = {"kind": "streamable-http", "url": url, "call_timeout_s": CALL_TIMEOUT_S, "protocol": protocol}
     return {
         "upstreams": [{"name": "lean", **upstream}, {"name": "sdk", **upstream, "lean_calls": False}],
         "virtual_servers": [{"name": path, "include": [{"upstream": path}]} for path in PATHS],
@@ -45,24 +58,35 @@ def twin_config(url: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-async def twin_hub(start_upstream, run_hub, make_hub_config) -> AsyncIterator[object]:
+@pytest.fixture(scope="module", params=list(ERAS))
+async def twin(request, start_upstream, run_hub, make_hub_config) -> AsyncIterator[Twin]:
+    era = request.param
     async with (
         start_upstream(ECHO, "--transport", "streamable-http") as url,
-        run_hub(make_hub_config(**twin_config(url))) as running,
+        run_hub(make_hub_config(**twin_config(url, era))) as running,
     ):
-        yield running
+        yield Twin(running, era, ERAS[era])
 
 
-async def answer(running, open_agent, path: str, tool: str, arguments: dict[str, Any]) -> object:
+def neutral(error: MCPError, path: str) -> tuple[object, ...]:
+    """An agent's error with the upstream's name made path-neutral."""
+    return ("error", error.code, error.message.replace(repr(path), "'X'"), error.error.data)
+
+
+async def answer(twin: Twin, open_agent, path: str, tool: str, arguments: dict[str, Any], **client_args) -> Any:
     """What the agent sees: the result, or the error with the upstream's name made path-neutral."""
     with anyio.fail_after(TIMEOUT):
-        async with open_agent("http-2026", running, path, KEY) as client:
+        async with open_agent(twin.agent, twin.running, path, KEY, **client_args) as client:
             try:
                 result = await client.call_tool(tool, arguments)
             except MCPError as exc:
-                return ("error", exc.code, exc.message.replace(repr(path), "'X'"), exc.error.data)
+                return neutral(exc, path)
     return ("result", result.model_dump(by_alias=True, exclude_none=True))
+
+
+def text_of(outcome: Any) -> str:
+    assert outcome[0] == "result", outcome
+    return str(outcome[1]["content"][0]["text"])
 
 
 @pytest.mark.parametrize(
@@ -77,34 +101,54 @@ async def answer(running, open_agent, path: str, tool: str, arguments: dict[str,
     ],
     ids=["success", "tool-error", "missing-argument", "invalid-argument", "unknown-tool", "x-mcp-header"],
 )
-async def test_both_paths_answer_alike(twin_hub, open_agent, tool: str, arguments: dict[str, Any]) -> None:
-    lean = await answer(twin_hub, open_agent, "lean", tool, arguments)
-    sdk = await answer(twin_hub, open_agent, "sdk", tool, arguments)
+async def test_both_paths_answer_alike(twin, open_agent, tool: str, arguments: dict[str, Any]) -> None:
+    lean = await answer(twin, open_agent, "lean", tool, arguments)
+    sdk = await answer(twin, open_agent, "sdk", tool, arguments)
     assert lean == sdk
 
 
-async def test_x_mcp_header_arguments_reach_the_upstream_as_headers(twin_hub, open_agent) -> None:
-    lean = await answer(twin_hub, open_agent, "lean", "regional", {"region": "eu-west"})
-    assert lean[0] == "result"
-    assert lean[1]["content"][0]["text"] == "eu-west eu-west"
+async def test_x_mcp_header_arguments_reach_the_upstream_as_headers_at_2026(twin, open_agent) -> None:
+    lean = await answer(twin, open_agent, "lean", "regional", {"region": "eu-west"})
+    # The header mirror is a 2026-07-28 feature: the SDK sends none in the handshake era, nor does the lean path.
+    assert text_of(lean) == {"2026-07-28": "eu-west eu-west", "legacy": "eu-west None"}[twin.era]
 
 
-async def test_the_upstream_receives_the_same_request_headers(twin_hub, open_agent) -> None:
-    seen = {}
-    for path in PATHS:
-        result = await answer(twin_hub, open_agent, path, "headers", {})
-        assert result[0] == "result"
-        seen[path] = json.loads(result[1]["content"][0]["text"])
+async def test_the_upstream_receives_the_same_request_headers(twin, open_agent) -> None:
+    seen = {path: json.loads(text_of(await answer(twin, open_agent, path, "headers", {}))) for path in PATHS}
     assert "aiohttp" in seen["lean"]["user-agent"]
     assert "httpx" in seen["sdk"]["user-agent"]
-    lean, sdk = ({k: v for k, v in seen[p].items() if k not in LIBRARY_HEADERS} for p in PATHS)
+    ignored = LIBRARY_HEADERS | {"mcp-session-id"}
+    lean, sdk = ({k: v for k, v in seen[p].items() if k not in ignored} for p in PATHS)
     assert lean == sdk
-    assert lean["mcp-method"] == "tools/call"
-    assert lean["mcp-name"] == "headers"
-    assert lean["mcp-protocol-version"] == "2026-07-28"
+    if twin.era == "2026-07-28":
+        assert lean["mcp-method"] == "tools/call"
+        assert lean["mcp-name"] == "headers"
+        assert lean["mcp-protocol-version"] == "2026-07-28"
+        assert "mcp-session-id" not in seen["lean"]
+    else:
+        assert lean["mcp-protocol-version"] == seen["sdk"]["mcp-protocol-version"] != "2026-07-28"
+        assert "mcp-method" not in lean
 
 
-async def test_upstream_log_messages_reach_the_agent_alike(twin_hub, open_agent) -> None:
+@pytest.mark.parametrize("twin", ["legacy"], indirect=True)
+async def test_a_handshake_era_lean_call_carries_its_sdk_sessions_id(twin, open_agent) -> None:
+    """On the `lean` upstream, a call with progress takes the SDK path: both must name one session."""
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    with anyio.fail_after(TIMEOUT):
+        async with open_agent(twin.agent, twin.running, "lean", KEY) as client:
+            lean = await client.call_tool("headers", {})
+            sdk = await client.call_tool("headers", {}, progress_callback=on_progress)
+    lean_headers, sdk_headers = (json.loads(r.content[0].text) for r in (lean, sdk))  # type: ignore[union-attr]
+    assert "aiohttp" in lean_headers["user-agent"]
+    assert "httpx" in sdk_headers["user-agent"]
+    assert lean_headers["mcp-session-id"] == sdk_headers["mcp-session-id"] != ""
+
+
+async def test_upstream_log_messages_reach_the_agent_alike(twin, open_agent) -> None:
     logs: dict[str, list[str]] = {}
     for path in PATHS:
         received: list[str] = []
@@ -112,37 +156,133 @@ async def test_upstream_log_messages_reach_the_agent_alike(twin_hub, open_agent)
         async def on_log(params, received=received) -> None:
             received.append(str(params.data))
 
-        with anyio.fail_after(TIMEOUT):
-            async with open_agent(
-                "http-2026", twin_hub, path, KEY, logging_callback=on_log, log_level="debug"
-            ) as client:
-                result = await client.call_tool("chatty", {"text": "hi"})
-        assert isinstance(result.content[0], TextContent)
-        assert result.content[0].text == "hi"
+        result = await answer(
+            twin, open_agent, path, "chatty", {"text": "hi"}, logging_callback=on_log, log_level="debug"
+        )
+        assert text_of(result) == "hi"
         logs[path] = received
     assert logs["lean"] == logs["sdk"] == ["echoing hi"]
 
 
-async def test_a_deadline_cancels_the_upstream_call_alike(twin_hub, open_agent) -> None:
+async def test_a_deadline_cancels_the_upstream_call_alike(twin, open_agent) -> None:
     for path in PATHS:
-        key = f"deadline-{path}"
-        timed_out = await answer(twin_hub, open_agent, path, "block", {"key": key})
-        confirmed = await answer(twin_hub, open_agent, path, "await_cancelled", {"key": key})
+        key = f"deadline-{twin.era}-{path}"
+        timed_out = await answer(twin, open_agent, path, "block", {"key": key})
+        confirmed = await answer(twin, open_agent, path, "await_cancelled", {"key": key})
         assert timed_out == ("error", -32004, "upstream 'X' did not answer in time", timed_out[3])
-        assert confirmed[0] == "result"
-        assert confirmed[1]["content"][0]["text"] == "cancelled"  # the closed POST reached the upstream
+        # The upstream's handler was cancelled: by the closed POST at 2026-07-28, by notifications/cancelled in 2025.
+        assert text_of(confirmed) == "cancelled"
 
 
-async def test_a_dead_upstream_fails_alike(start_upstream, run_hub, make_hub_config, open_agent) -> None:
+@pytest.mark.parametrize("twin", ["legacy"], indirect=True)
+async def test_an_elicitation_during_a_lean_call_is_answered_by_the_agent_alike(twin, open_agent) -> None:
+    asked: dict[str, list[str]] = {}
+    for path in PATHS:
+        questions: list[str] = []
+
+        async def on_elicit(context, params, questions=questions) -> ElicitResult:
+            questions.append(params.message)
+            return ElicitResult(action="accept", content={"answer": f"forty-two via {len(questions)}"})
+
+        result = await answer(
+            twin, open_agent, path, "ask", {"question": "the answer?"}, elicitation_callback=on_elicit
+        )
+        assert text_of(result) == "accept forty-two via 1"
+        asked[path] = questions
+    assert asked["lean"] == asked["sdk"] == ["the answer?"]
+
+
+@pytest.mark.parametrize("twin", ["legacy"], indirect=True)
+async def test_an_elicitation_the_agent_refuses_fails_the_call_alike(twin, open_agent) -> None:
+    async def refuse(context, params) -> ElicitResult:
+        raise RuntimeError("no user here")
+
+    lean, sdk = [
+        await answer(twin, open_agent, path, "ask", {"question": "the answer?"}, elicitation_callback=refuse)
+        for path in PATHS
+    ]
+    assert lean == sdk
+    # The hub's error answer went back to the upstream, whose elicit() raised it as the call's error.
+    assert lean == ("error", INTERNAL_ERROR, "elicitation/create failed at the agent: no user here", None)
+
+
+@pytest.mark.parametrize("era", list(ERAS))
+async def test_a_dead_upstream_fails_alike(era, start_upstream, run_hub, make_hub_config, open_agent) -> None:
     async with (
         start_upstream(ECHO, "--transport", "streamable-http") as url,
-        run_hub(make_hub_config(**twin_config(url))) as running,
+        run_hub(make_hub_config(**twin_config(url, era))) as running,
     ):
-        pid = await answer(running, open_agent, "lean", "pid", {})
-        assert pid[0] == "result"
-        os.killpg(os.getpgid(int(pid[1]["content"][0]["text"])), signal.SIGKILL)
-        lean = await answer(running, open_agent, "lean", "echo", {"text": "down"})
-        sdk = await answer(running, open_agent, "sdk", "echo", {"text": "down"})
+        twin = Twin(running, era, ERAS[era])
+        pid = int(text_of(await answer(twin, open_agent, "lean", "pid", {})))
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+        lean = await answer(twin, open_agent, "lean", "echo", {"text": "down"})
+        sdk = await answer(twin, open_agent, "sdk", "echo", {"text": "down"})
     assert lean[0] == sdk[0] == "error"
     assert lean[1] == sdk[1]
     assert lean[2] == sdk[2]
+
+
+async def test_lean_and_sdk_requests_share_one_session_without_id_clashes(
+    start_upstream, run_hub, make_hub_config, open_agent
+) -> None:
+    """Lean calls and SDK-path calls (with progress) in flight at once on one handshake-era session.
+
+    The upstream keys a session's in-flight requests by `str(id)`; the SDK numbers its requests from 1
+    on a fresh session, so lean ids taken from the same numbers would meet (a lost or swapped answer).
+    The rendezvous returns only once every call is in flight together, so they all overlap.
+    """
+    parties = 8  # per path; a fresh session's SDK ids stay below this after the handshake and catalog
+    async with (
+        start_upstream(ECHO, "--transport", "streamable-http") as url,
+        run_hub(make_hub_config(**twin_config(url, "legacy"))) as running,
+    ):
+        twin = Twin(running, "legacy", ERAS["legacy"])
+        answers: dict[str, str] = {}
+        progressed: set[str] = set()
+
+        async def call(client, text: str, with_progress: bool) -> None:
+            async def on_progress(value: float, total: float | None, message: str | None) -> None:
+                progressed.add(text)
+
+            result = await client.call_tool(
+                "rendezvous",
+                {"text": text, "group": "ids", "parties": 2 * parties},
+                progress_callback=on_progress if with_progress else None,
+            )
+            assert isinstance(result.content[0], TextContent)
+            answers[text] = result.content[0].text
+
+        with anyio.fail_after(TIMEOUT):
+            async with (
+                open_agent(twin.agent, running, "lean", KEY) as lean_agent,
+                open_agent(twin.agent, running, "lean", KEY) as sdk_agent,
+                anyio.create_task_group() as tg,
+            ):
+                for n in range(parties):
+                    tg.start_soon(call, lean_agent, f"lean-{n}", False)
+                    tg.start_soon(call, sdk_agent, f"sdk-{n}", True)
+    expected = {f"{path}-{n}" for path in PATHS for n in range(parties)}
+    assert answers == {text: text for text in expected}
+    assert progressed == {f"sdk-{n}" for n in range(parties)}  # the calls with progress took the SDK path
+
+
+async def test_a_session_the_upstream_forgot_fails_alike(start_upstream, run_hub, make_hub_config, open_agent) -> None:
+    """An upstream restarted on the same port answers the old session id with 404, on both paths alike.
+
+    The SDK client reports the 404's JSON-RPC error and keeps its session (it does not reconnect), so
+    the next call fails the same way: the lean path ends in that same state.
+    """
+    async with (
+        start_upstream(ECHO, "--transport", "streamable-http") as url,
+        run_hub(make_hub_config(**twin_config(url, "legacy"))) as running,
+    ):
+        twin = Twin(running, "legacy", ERAS["legacy"])
+        pid = int(text_of(await answer(twin, open_agent, "lean", "pid", {})))
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        async with start_upstream(ECHO, "--transport", "streamable-http", "--port", port) as again:
+            assert again == url
+            first = [await answer(twin, open_agent, path, "echo", {"text": "again"}) for path in PATHS]
+            second = [await answer(twin, open_agent, path, "echo", {"text": "again"}) for path in PATHS]
+    assert first[0] == first[1] == second[0] == second[1]
+    assert first[0] == ("error", INVALID_REQUEST, "Session not found", None)  # the upstream's own 404 body
