@@ -286,3 +286,18 @@ async def test_a_session_the_upstream_forgot_fails_alike(start_upstream, run_hub
             second = [await answer(twin, open_agent, path, "echo", {"text": "again"}) for path in PATHS]
     assert first[0] == first[1] == second[0] == second[1]
     assert first[0] == ("error", INVALID_REQUEST, "Session not found", None)  # the upstream's own 404 body
+
+
+@pytest.mark.parametrize("twin", ["2026-07-28"], indirect=True)
+async def test_a_2025_agent_on_an_auto_upstream_takes_the_lean_path_on_the_handshake_session(twin, open_agent) -> None:
+    """`protocol: auto` also opens a handshake-era session for 2025-era agents; it has a lean path too."""
+    legacy_agent = Twin(twin.running, "legacy", ERAS["legacy"])
+    seen = {path: json.loads(text_of(await answer(legacy_agent, open_agent, path, "headers", {}))) for path in PATHS}
+    assert "aiohttp" in seen["lean"]["user-agent"]
+    assert "httpx" in seen["sdk"]["user-agent"]
+    assert seen["lean"]["mcp-session-id"]
+    assert seen["sdk"]["mcp-session-id"]
+    assert seen["lean"]["mcp-protocol-version"] == seen["sdk"]["mcp-protocol-version"] != "2026-07-28"
+    ignored = LIBRARY_HEADERS | {"mcp-session-id"}
+    lean, sdk = ({k: v for k, v in seen[p].items() if k not in ignored} for p in PATHS)
+    assert lean == sdk
