@@ -228,7 +228,7 @@ class SseUpstreamConfig(_HttpUpstreamBase):
 class StreamableHttpUpstreamConfig(_HttpUpstreamBase):
     kind: Literal["streamable-http"]
     protocol: Literal["auto", "legacy", "2026-07-28"] = "auto"
-    # tools/call at 2026-07-28 as one plain POST beside the SDK client (same wire, less CPU); false: SDK only
+    # tools/call without progress as one plain POST beside the SDK client, both eras (same wire); false: SDK only
     lean_calls: bool = True
 
 
