@@ -30,6 +30,7 @@ from mcp.server.subscriptions import (
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from opentelemetry import trace
 from pydantic import BaseModel
 
 from hub.core.catalog import ItemKind
@@ -169,6 +170,8 @@ class VirtualMcpServer:
             cache_hints=_PRIVATE_NO_CACHE,
             get_tool_input_schema=self.header_checked_schema,
         )
+        if not _tracing():
+            self.server.middleware = []  # the SDK's span middleware, which is a no-op without a tracer provider
         self.server.add_notification_handler("notifications/initialized", types.NotificationParams, self._initialized)
         # Registered directly: the constructor argument is deprecated (2026-07-28 has no logging/setLevel).
         self.server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, self._set_level)
@@ -284,6 +287,16 @@ class VirtualMcpServer:
 
     async def _complete(self, ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> Any:
         return await self._forward(ctx, "completion/complete", params)
+
+
+def _tracing() -> bool:
+    """Whether an OpenTelemetry tracer provider is installed (the API's own proxy is there until one is).
+
+    Without one the SDK's per-message SERVER span is a no-op that still costs a few percent of a
+    call's CPU, so the hub drops that middleware (the SDK's documented opt-out). A provider installed
+    after a virtual server first served does not reach it until the hub restarts.
+    """
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 def _mark_audited(ctx: ServerRequestContext[Any]) -> None:
