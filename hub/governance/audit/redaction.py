@@ -4,12 +4,18 @@
 (case-insensitive, "-" read as "_") becomes "***", long strings are cut to `max_string_length`,
 long lists to `max_items`, and every string (keys too) has its control characters written as
 `\\uXXXX` text, so no record, export line or terminal ever receives a raw escape sequence.
+
+The copy shares what needs no change: a value with nothing to mask, cut or escape comes back as
+the very object it was (`payload(v) is v`), and a container is copied only when something in it
+changed. Most calls carry nothing to redact, so the walk allocates nothing for them, and the
+Auditor can tell from identity alone that the stored text is the payload's own encoding.
 """
 
 from __future__ import annotations
 
 import math
 from fnmatch import fnmatchcase
+from itertools import islice
 from typing import Any
 
 from hub.config.model import AuditRedactConfig
@@ -60,16 +66,33 @@ class Redactor:
         if depth >= MAX_DEPTH:
             return "…[nested too deep]"
         if isinstance(value, dict):
-            return {
-                self._text(str(k)): MASK if self.is_secret(str(k)) else self._walk(v, depth + 1)
-                for k, v in value.items()
-            }
+            return self._object(value, depth)
         if isinstance(value, list | tuple):
-            kept = [self._walk(v, depth + 1) for v in value[: self._max_items]]
-            if len(value) > self._max_items:
-                kept.append(f"…[{len(value) - self._max_items} more items]")
-            return kept
+            return self._array(value, depth)
         return self._text(repr(value))
+
+    def _object(self, value: dict[Any, Any], depth: int) -> dict[Any, Any]:
+        """`value` itself when no key or value in it changes, else a new dict (keys made text)."""
+        copy: dict[str, Any] | None = None
+        for i, (k, v) in enumerate(value.items()):
+            key = str(k)
+            kept = MASK if self.is_secret(key) else self._walk(v, depth + 1)
+            text = self._text(key)
+            if copy is None:
+                if text is k and kept is v:
+                    continue
+                copy = dict(islice(value.items(), i))  # the keys before this one were kept as they were
+            copy[text] = kept
+        return value if copy is None else copy
+
+    def _array(self, value: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | tuple[Any, ...]:
+        """`value` itself when it is short enough and no item in it changes, else a new list."""
+        kept = [self._walk(v, depth + 1) for v in value[: self._max_items]]
+        if len(value) > self._max_items:
+            kept.append(f"…[{len(value) - self._max_items} more items]")
+        elif all(new is old for new, old in zip(kept, value, strict=True)):
+            return value
+        return kept
 
     def _text(self, text: str) -> str:
         if len(text) > self._max_string:

@@ -56,3 +56,20 @@ def test_text_fields_are_escaped_and_bounded() -> None:
 def test_numbers_that_json_cannot_carry_become_text() -> None:
     redactor = Redactor(AuditRedactConfig())
     assert redactor.payload([1.5, float("nan"), float("inf"), True, None]) == [1.5, "nan", "inf", True, None]
+
+
+def test_a_payload_with_nothing_to_redact_is_returned_as_it_is_and_one_with_something_is_copied() -> None:
+    redactor = Redactor(AuditRedactConfig(max_string_length=9, max_items=4))
+    clean = {"name": "echo", "arguments": {"text": "ping", "n": [1, 2.5, None, True]}, "t": ("a", "b")}
+    assert redactor.payload(clean) is clean
+
+    dirty = {"name": "echo", "arguments": {"text": "ping", "token": "t", "n": [1, 2]}}
+    out = redactor.payload(dirty)
+    assert out == {"name": "echo", "arguments": {"text": "ping", "token": MASK, "n": [1, 2]}}
+    assert out is not dirty
+    assert out["arguments"] is not dirty["arguments"]
+    assert out["arguments"]["n"] is dirty["arguments"]["n"]  # unchanged parts are shared, not copied
+    assert dirty["arguments"]["token"] == "t"
+
+    for changed in ({"k": "x" * 10}, [1, 2, 3, 4, 5], {"k\x1b": 1}, {1: "int key"}, [float("nan")], {"k": object()}):
+        assert redactor.payload(changed) is not changed
