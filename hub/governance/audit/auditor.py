@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 from sqlalchemy import make_url
@@ -25,7 +26,7 @@ from hub.governance.audit.journal import ChainJournal
 from hub.governance.audit.record import (
     AuditEntry,
     AuditRecord,
-    canonical_spliced,
+    canonical_of,
     canonical_text,
     digest,
     journal_line,
@@ -68,7 +69,9 @@ class Auditor:
         journal, writer = self._journal, self._writer
         if journal is None or writer is None:
             raise AuditUnavailableError("the audit log is not running; the call's answer is withheld")
-        redact = self._redactor.payload
+        redact, limit = self._redactor.payload, self.config.redact.max_string_length
+        request, response = redact(entry.request), redact(entry.response)
+        request_text, response_text = canonical_text(request), canonical_text(response)
         seq = journal.head_seq + 1
         record = AuditRecord(
             id=self._new_id(),
@@ -78,24 +81,22 @@ class Auditor:
             kind=bounded_text(entry.kind, 16) or "",
             method=bounded_text(entry.method, 64) or "",
             outcome=entry.outcome,
-            error_code=entry.error_code,
-            error=bounded_text(entry.error, self.config.redact.max_string_length),
+            error_code=None if entry.error_code is None else int(entry.error_code),
+            error=bounded_text(entry.error, limit),
             agent=bounded_text(entry.agent, _NAME),
             team=bounded_text(entry.team, _NAME),
             key_id=bounded_text(entry.key_id, _NAME),
             server=bounded_text(entry.server, _NAME),
-            target=bounded_text(entry.target, self.config.redact.max_string_length),
+            target=bounded_text(entry.target, limit),
             upstream=bounded_text(entry.upstream, _NAME),
-            latency_us=entry.latency_us,
-            request_bytes=json_size(entry.request) if entry.request_bytes is None else entry.request_bytes,
-            response_bytes=json_size(entry.response) if entry.response_bytes is None else entry.response_bytes,
-            request=None,  # the payloads are encoded once, below, and spliced into the canonical text
+            latency_us=int(entry.latency_us),
+            request_bytes=_size(entry.request, request, request_text, entry.request_bytes),
+            response_bytes=_size(entry.response, response, response_text, entry.response_bytes),
+            request=None,  # the payloads are encoded once, above, and written into the canonical text
             response=None,
             prev_hash=journal.head_hash,
         )
-        request_text = canonical_text(redact(entry.request))
-        response_text = canonical_text(redact(entry.response))
-        canonical = canonical_spliced(record.fields(), request_text, response_text)
+        canonical = canonical_of(record, request_text, response_text)
         hash_ = digest(canonical)
         line = journal_line(canonical, hash_)
         try:
@@ -104,7 +105,7 @@ class Auditor:
             log.error("audit.journal_failed", extra={"chain": journal.chain, "error": str(exc)})
             raise AuditUnavailableError("the audit log cannot be written; the call's answer is withheld") from exc
         values = store.record_values(record, request_text, response_text)
-        values["hash"] = hash_
+        values["hash"] = hash_  # the record was built before its hash was known
         writer.notify(Pending(start, end, line, values))
 
     def _new_id(self) -> str:
@@ -164,6 +165,19 @@ class Auditor:
             self.retained.set()
             self.retained = anyio.Event()
             await anyio.sleep(RETENTION_EVERY_S)
+
+
+def _size(value: Any, redacted: Any, text: str, known: int | None) -> int:
+    """A payload's size in bytes of compact JSON (0 for none), unless its caller knew it already.
+
+    When redaction left the payload as it was (the same object), its canonical text is its compact
+    encoding with the keys in another order: the same length, so no second encoding is needed.
+    """
+    if known is not None:
+        return int(known)
+    if value is None:
+        return 0
+    return len(text) if redacted is value else json_size(value)
 
 
 def default_journal_dir(config: AuditConfig, storage_url: str) -> Path:

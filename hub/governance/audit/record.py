@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -155,12 +157,36 @@ class AuditRecord:
 
 
 # Encoders made once: json.dumps with options builds a new encoder on every call.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 _COMPACT = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_text = json.encoder.encode_basestring_ascii  # a string as canonical JSON (the encoder's own function)
 
 
-def canonical_text(value: Any) -> str:
-    return _CANONICAL(value)
+def _reusable(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """`encoder.encode`, with its C encoder made once: `encode` builds it anew on every call (half its cost).
+
+    Same options, so the same text; without the circular-reference check, which JSON values (parsed
+    or redacted: depth-bounded copies) never need. Pythons without the C accelerator use `encode`.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    chunks = make(
+        None,  # no markers: no circular check
+        encoder.default,
+        _text,
+        encoder.indent,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    return lambda value: "".join(chunks(value, 0))
+
+
+canonical_text: Callable[[Any], str] = _reusable(_CANONICAL_ENCODER)
+"""A JSON value as canonical text: keys sorted, compact, ASCII only, no NaN."""
 
 
 def canonical_spliced(fields: dict[str, Any], request_text: str, response_text: str) -> str:
@@ -172,9 +198,45 @@ def canonical_spliced(fields: dict[str, Any], request_text: str, response_text: 
     first `"request":null,` then is the top-level one (it comes before "response" in key order). An
     encoded string never holds the pattern: its quotes are escaped.
     """
-    text = _CANONICAL(fields)
+    text = canonical_text(fields)
     text = text.replace('"response":null,', f'"response":{response_text},', 1)
     return text.replace('"request":null,', f'"request":{request_text},', 1)
+
+
+def canonical_of(record: AuditRecord, request_text: str, response_text: str) -> str:
+    """`record.canonical()` with its payloads given as their canonical texts: the hot path's encoding.
+
+    Written field by field in key order (a third of the time of building `fields()` and encoding
+    it), with the encoder's own string function, so the text is the same. A field of a type the
+    template does not write the encoder's way (an int that is not exactly an int, a text that is
+    not a string) takes `canonical_spliced` instead.
+    """
+    r = record
+    if not (type(r.seq) is type(r.latency_us) is type(r.request_bytes) is type(r.response_bytes) is int) or (
+        r.error_code is not None and type(r.error_code) is not int
+    ):
+        return canonical_spliced(_without_payloads(r), request_text, response_text)
+    try:
+        return (
+            f'{{"agent":{_opt(r.agent)},"chain":{_text(r.chain)},"error":{_opt(r.error)},'
+            f'"error_code":{"null" if r.error_code is None else r.error_code},"id":{_text(r.id)},'
+            f'"key_id":{_opt(r.key_id)},"kind":{_text(r.kind)},"latency_us":{r.latency_us},'
+            f'"method":{_text(r.method)},"outcome":{_text(r.outcome)},"prev_hash":{_text(r.prev_hash)},'
+            f'"request":{request_text},"request_bytes":{r.request_bytes},"response":{response_text},'
+            f'"response_bytes":{r.response_bytes},"seq":{r.seq},"server":{_opt(r.server)},'
+            f'"target":{_opt(r.target)},"team":{_opt(r.team)},'
+            f'"ts":{_text(r.ts.isoformat(timespec="microseconds"))},"upstream":{_opt(r.upstream)},"v":{VERSION}}}'
+        )
+    except TypeError:  # a text field that is not a string
+        return canonical_spliced(_without_payloads(r), request_text, response_text)
+
+
+def _without_payloads(record: AuditRecord) -> dict[str, Any]:
+    return record.fields() | {"request": None, "response": None}
+
+
+def _opt(text: str | None) -> str:
+    return "null" if text is None else _text(text)
 
 
 def digest(canonical: str) -> str:

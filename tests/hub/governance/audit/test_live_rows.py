@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.governance.audit import AuditEntry, Auditor
-from hub.governance.audit.record import AuditRecord, canonical_spliced, canonical_text
+from hub.governance.audit.record import AuditRecord, canonical_of, canonical_spliced, canonical_text
 from hub.governance.audit.store import row_values
 from hub.governance.audit.verify import verify_chains
 from hub.storage.engine import Database
@@ -95,3 +96,78 @@ async def test_rows_from_memory_and_from_the_journal_are_the_same_once_each(
         assert {c: getattr(row, c) for c in columns} == {c: values[c] for c in columns}
     reports = await verify_chains(database)
     assert [(r.records, r.broken) for r in reports] == [(100, None)]
+
+
+class _Code(int):
+    """An int subclass whose str() is not its number: the canonical text must still be the encoder's."""
+
+    def __repr__(self) -> str:
+        return "_Code()"
+
+    __str__ = __repr__
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"error_code": -32603, "error": 'bad \u00e9\u2028 "quoted" \\ back', "agent": None, "server": None},
+        {"agent": "日本", "team": "t", "key_id": "hub_x", "target": None, "upstream": None, "kind": "llm"},
+        {"error_code": True},  # a bool is an int to Python, not to JSON
+        {"error_code": _Code(7), "latency_us": _Code(3)},
+        {"target": 12},  # a text field holding a number
+    ],
+)
+def test_the_hot_path_encoding_of_a_record_equals_its_canonical_text(changes: dict[str, Any]) -> None:
+    base = AuditRecord(
+        id="a" * 32, chain="b" * 32, seq=7, ts=datetime.now(UTC), kind="mcp", method="tools/call",
+        outcome="ok", error_code=None, error=None, agent="ann", team=None, key_id=None,
+        server="s", target="t", upstream="u", latency_us=5, request_bytes=1, response_bytes=2,
+        request=None, response=None, prev_hash="0" * 64,
+    )  # fmt: skip
+    payloads = ({"name": "echo", "arguments": {"x": [1, 2.5, "é"]}}, {"content": [], "isError": False})
+    record = replace(base, **changes)
+    full = replace(record, request=payloads[0], response=payloads[1])
+    assert canonical_of(record, canonical_text(payloads[0]), canonical_text(payloads[1])) == full.canonical()
+
+
+@pytest.mark.parametrize(
+    "value", [None, "s\u001b", 1, 2.5, True, [], {}, {"b": [1, {"z": None, "a": "é"}], "a": (1, 2)}, "x" * 3000]
+)
+def test_canonical_text_is_the_standard_encoders_text(value: Any) -> None:
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    assert canonical_text(value) == expected
+
+
+def test_canonical_text_refuses_what_json_cannot_carry() -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        canonical_text(float("nan"))
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        canonical_text({"k": object()})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"name": "echo", "arguments": {"text": "ping é ✓"}},  # nothing to redact: sized from the stored text
+        {"name": "login", "arguments": {"password": "hunter2", "text": "x" * 5000}},  # masked and cut
+        {"b": 1, "a": [1.5, None, True, "\u001b[31m"]},
+        None,
+    ],
+)
+async def test_sizes_are_the_compact_json_bytes_of_what_was_sent_whatever_was_redacted(
+    database: Database, make_auditor: Callable[..., Auditor], payload: Any
+) -> None:
+    auditor = make_auditor()
+    with anyio.fail_after(10):
+        async with auditor.running():
+            auditor.record(
+                AuditEntry(
+                    kind="mcp", method="tools/call", outcome="ok", latency_us=1, request=payload, response=payload
+                )
+            )
+            await auditor.flushed()
+    async with database.transaction() as session:
+        row = (await session.scalars(select(AuditRow))).one()
+    sent = 0 if payload is None else len(json.dumps(payload, separators=(",", ":")))
+    assert (row.request_bytes, row.response_bytes) == (sent, sent)
