@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, or_, select
+from sqlalchemy import Dialect, Table, and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Select
@@ -46,10 +48,30 @@ def row_values(data: dict[str, Any]) -> dict[str, Any]:
 
 def record_values(record: AuditRecord, request_text: str, response_text: str) -> dict[str, Any]:
     """A record's column values, its payloads given as their canonical texts."""
-    values = record.fields()
-    del values["v"]
-    values.update(ts=record.ts, request=request_text, response=response_text, hash=record.hash)
-    return values
+    return {
+        "id": record.id,
+        "chain": record.chain,
+        "seq": record.seq,
+        "ts": record.ts,
+        "kind": record.kind,
+        "method": record.method,
+        "outcome": record.outcome,
+        "error_code": record.error_code,
+        "error": record.error,
+        "agent": record.agent,
+        "team": record.team,
+        "key_id": record.key_id,
+        "server": record.server,
+        "target": record.target,
+        "upstream": record.upstream,
+        "latency_us": record.latency_us,
+        "request_bytes": record.request_bytes,
+        "response_bytes": record.response_bytes,
+        "request": request_text,
+        "response": response_text,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
 
 
 def record_of(row: AuditRow) -> AuditRecord:
@@ -83,11 +105,53 @@ async def insert(database: Database, rows: Sequence[dict[str, Any]]) -> None:
     """Store rows; a row whose id (or chain and seq) is stored already is skipped, so replays never duplicate."""
     if not rows:
         return
-    make = postgres_insert if database.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = _driver_insert(database.engine.dialect)
+    async with database.engine.begin() as connection:
+        await connection.exec_driver_sql(statement.sql, statement.parameters(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverInsert:
+    """The batch insert as the driver's own SQL, compiled once per dialect by SQLAlchemy.
+
+    Handing SQLAlchemy's Core statement a list of dicts costs it ~20 µs per row (parameter dicts
+    rebuilt, type processors looked up) before the driver sees them; here each row becomes the
+    driver's parameters in one step, through the same type processors (the timestamp's, on SQLite).
+    """
+
+    sql: str
+    positional: bool  # `?` placeholders: each row as a tuple in `columns` order; else a dict by name
+    columns: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values in placeholder order
+    processors: tuple[tuple[int, str, Callable[[Any], Any]], ...]  # (position, column, processor)
+
+    def parameters(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        if not self.positional:
+            return [row | {name: process(row[name]) for _, name, process in self.processors} for row in rows]
+        if not self.processors:
+            return [self.columns(row) for row in rows]
+        out = []
+        for row in rows:
+            values = list(self.columns(row))
+            for position, _, process in self.processors:
+                values[position] = process(values[position])
+            out.append(tuple(values))
+        return out
+
+
+@lru_cache(maxsize=16)
+def _driver_insert(dialect: Dialect) -> _DriverInsert:
     table = cast(Table, AuditRow.__table__)
-    statement = make(table).on_conflict_do_nothing()  # Core, not ORM: no per-row ORM bookkeeping
-    async with database.transaction() as session:
-        await session.execute(statement, list(rows))
+    make = postgres_insert if dialect.name == "postgresql" else sqlite_insert
+    compiled = make(table).on_conflict_do_nothing().compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+    if sorted(names) != sorted(c.key for c in table.columns) or compiled.escaped_bind_names:
+        raise RuntimeError(f"the audit insert for {dialect.name} does not bind one parameter per column: {names}")
+    processors = []
+    for column in table.columns:
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((names.index(column.key), column.key, process))
+    return _DriverInsert(str(compiled), dialect.positional, itemgetter(*names), tuple(processors))
 
 
 async def page(
