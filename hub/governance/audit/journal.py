@@ -63,6 +63,11 @@ class ChainJournal:
     def appending(self) -> bool:
         return self._fd is not None
 
+    @property
+    def end(self) -> Position:
+        """Where the next appended line will start (while appending)."""
+        return Position(self._segment, self._size)
+
     # --- opening ----------------------------------------------------------------------------------
 
     @classmethod

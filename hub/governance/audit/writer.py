@@ -118,6 +118,8 @@ class DatabaseWriter:
         """Store the next batch of `journal`; False once it is caught up (or, without retry, on failure)."""
         rows, after = self._from_buffer(journal)
         if not rows:
+            if journal.appending and self._positions[journal.chain] == journal.end:
+                return False  # caught up: every line this process appended is stored (no need to read the file)
             lines, after = await anyio.to_thread.run_sync(
                 journal.read, self._positions[journal.chain], self._batch_size
             )
