@@ -12,8 +12,8 @@ Budgets live in this process (`LocalRateLimiter`), or in Redis so that they hold
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Protocol
@@ -93,42 +93,83 @@ class LocalRateLimiter:
 
 
 _NO_RULES: AbstractAsyncContextManager[None] = nullcontext()
+_KEY_CACHE_SIZE = 4096
+_Matched = tuple[tuple[LimitConfig, str], ...]
 
 
 class Limits:
     def __init__(self, rules: tuple[LimitConfig, ...], limiter: RateLimiter) -> None:
         self._rules = rules
         self._limiter = limiter
+        # Giving a place back to Redis awaits I/O, which a cancellation would interrupt: it is shielded.
+        # In-process budgets give it back without awaiting anything, so there is nothing to shield.
+        self._shield = not isinstance(limiter, LocalRateLimiter)
+        self._matched: dict[tuple[str | None, str | None, str, str], _Matched] = {}
 
     def replace(self, rules: tuple[LimitConfig, ...]) -> None:
         """Enforce these rules from the next call on (the admin API changes them at run time)."""
-        self._rules = rules
+        self._rules, self._matched = rules, {}
 
     def admit(self, principal: Principal, server: str, tool: str) -> AbstractAsyncContextManager[None]:
         """Hold the call's place in every matching rule for as long as the block runs."""
-        return self._admit(principal, server, tool) if self._rules else _NO_RULES
+        if not self._rules:
+            return _NO_RULES
+        matched = self._match(principal, server, tool)
+        return _Admission(self, matched) if matched else _NO_RULES
 
-    @asynccontextmanager
-    async def _admit(self, principal: Principal, server: str, tool: str) -> AsyncIterator[None]:
-        entered: list[str] = []
+    def _match(self, principal: Principal, server: str, tool: str) -> _Matched:
+        """The rules covering a call with the budget key of each; remembered per (agent, team, server, tool)."""
+        memo = (principal.agent, principal.team, server, tool)
+        matched = self._matched.get(memo)
+        if matched is None:
+            matched = tuple((r, k) for r in self._rules if (k := _key(r, principal, server, tool)) is not None)
+            if len(self._matched) >= _KEY_CACHE_SIZE:  # names come from agents' calls: the memo stays bounded
+                self._matched = {}
+            self._matched[memo] = matched
+        return matched
+
+
+class _Admission:
+    """One call's places in its rules' budgets: taken on entry (or refused), given back on exit."""
+
+    __slots__ = ("_entered", "_limits", "_matched")
+
+    def __init__(self, limits: Limits, matched: _Matched) -> None:
+        self._limits = limits
+        self._matched = matched
+        self._entered: list[str] = []
+
+    async def __aenter__(self) -> None:
+        limiter, entered = self._limits._limiter, self._entered
         try:
-            for rule in self._rules:
-                key = _key(rule, principal, server, tool)
-                if key is None:
-                    continue
+            for rule, key in self._matched:
                 if rule.concurrent_calls is not None:
-                    if not await self._limiter.enter(key, rule.concurrent_calls):
+                    if not await limiter.enter(key, rule.concurrent_calls):
                         raise _exceeded(rule, f"{rule.concurrent_calls} concurrent calls", 1.0)
                     entered.append(key)
                 if rule.requests_per_minute is not None:
-                    wait = await self._limiter.take(key, rule.requests_per_minute)
+                    wait = await limiter.take(key, rule.requests_per_minute)
                     if wait > 0:
                         raise _exceeded(rule, f"{rule.requests_per_minute} requests per minute", wait)
-            yield
-        finally:
+        except BaseException:
+            await self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._leave()
+
+    async def _leave(self) -> None:
+        entered, limiter = self._entered, self._limits._limiter
+        if not entered:
+            return
+        if not self._limits._shield:
+            for key in entered:
+                await limiter.leave(key)
+        else:
             with anyio.CancelScope(shield=True):  # a cancelled call still gives its place back
                 for key in entered:
-                    await self._limiter.leave(key)
+                    await limiter.leave(key)
+        entered.clear()
 
 
 def _key(rule: LimitConfig, principal: Principal, server: str, tool: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from hub.config.model import LimitConfig
@@ -90,6 +91,35 @@ async def test_concurrent_calls_are_held_until_they_end_and_a_refusal_takes_noth
         await admitted(limits, ALICE)
     assert spent.value.data["limit"] == "slow"
     assert await limiter.enter("c\x1falice", 1)
+
+
+async def test_a_cancelled_call_gives_its_place_back() -> None:
+    limits = Limits((rule(concurrent_calls=1),), LocalRateLimiter(Clock()))
+    holding = anyio.Event()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+
+            async def hold() -> None:
+                async with limits.admit(ALICE, "desk", "t"):
+                    holding.set()
+                    await anyio.sleep_forever()
+
+            tg.start_soon(hold)
+            await holding.wait()
+            with pytest.raises(LimitExceededError):
+                await admitted(limits, ALICE)
+            tg.cancel_scope.cancel()
+    assert await admitted(limits, ALICE)
+
+
+async def test_replaced_rules_apply_from_the_next_call_for_callers_seen_before() -> None:
+    limits = Limits((rule(requests_per_minute=1, tools=["a"]),), LocalRateLimiter(Clock()))
+    assert await admitted(limits, ALICE, tool="b")  # not covered (and remembered as such)
+    limits.replace((rule(name="now-b", requests_per_minute=1, tools=["b"]),))
+    assert await admitted(limits, ALICE, tool="b")
+    with pytest.raises(LimitExceededError) as refused:
+        await admitted(limits, ALICE, tool="b")
+    assert refused.value.data["limit"] == "now-b"
 
 
 def test_a_rule_must_limit_something() -> None:
