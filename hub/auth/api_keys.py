@@ -53,7 +53,8 @@ class KeyRing:
         self._by_digest = {k.sha256: k for k in keys}
 
     def match(self, presented: str) -> StoredKey | None:
-        record = self._by_digest.get(digest(presented))
-        if record is None or not hmac.compare_digest(record.sha256, digest(presented)) or not record.usable():
+        hashed = digest(presented)
+        record = self._by_digest.get(hashed)
+        if record is None or not hmac.compare_digest(record.sha256, hashed) or not record.usable():
             return None
         return record
