@@ -32,6 +32,8 @@ def bounded_text(value: object, limit: int) -> str | None:
     """A short text field (agent, tool, error message) as stored: escaped and cut to `limit` characters."""
     if value is None:
         return None
+    if type(value) is str and len(value) <= limit and value.isascii() and value.isprintable():
+        return value  # the common case: a short plain name, kept as it is
     text = escape_text(str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -74,10 +76,19 @@ class Redactor:
     def _object(self, value: dict[Any, Any], depth: int) -> dict[Any, Any]:
         """`value` itself when no key or value in it changes, else a new dict (keys made text)."""
         copy: dict[str, Any] | None = None
+        limit, secret_keys = self._max_string, self._secret_keys
         for i, (k, v) in enumerate(value.items()):
-            key = str(k)
-            kept = MASK if self.is_secret(key) else self._walk(v, depth + 1)
-            text = self._text(key)
+            key = k if type(k) is str else str(k)
+            secret = secret_keys.get(key)
+            if secret is None:
+                secret = self.is_secret(key)
+            if secret:
+                kept = MASK
+            elif type(v) is str and len(v) <= limit and v.isascii() and v.isprintable():
+                kept = v  # the common leaf, checked inline: a plain string within bounds
+            else:
+                kept = self._walk(v, depth + 1)
+            text = key if len(key) <= limit and key.isascii() and key.isprintable() else self._text(key)
             if copy is None:
                 if text is k and kept is v:
                     continue
