@@ -2,6 +2,7 @@
 
     python -m bench governance                       # 2026-07-28, concurrency 1 and 16, 3 rounds
     python -m bench governance --levels 1 --rounds 5 --max-calls 1000
+    python -m bench governance --instructions 400    # instructions per call instead (valgrind; steady)
 
 Two hubs in front of the same echo upstream, measured in the same run by the same load generator:
 `bare` (limits off, audit off) and `governed` (a rate-limit rule that covers every call but never
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -26,7 +28,7 @@ from typing import Any
 import anyio
 import yaml
 
-from bench import processes
+from bench import instructions, processes
 from hub.auth.api_keys import KeyRing, StoredKey, digest, generate_key, key_id
 from hub.auth.authenticator import Authenticator
 from hub.auth.directory import AgentDirectory
@@ -46,7 +48,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="measurements per hub and level (medians reported)")
     parser.add_argument("--max-calls", type=int, default=1000, help="measured calls per level, hub and round")
     parser.add_argument("--max-seconds", type=float, default=10.0, help="time bound per level, hub and round")
+    parser.add_argument(
+        "--instructions", type=int, default=0, metavar="CALLS", help="count instructions per call over CALLS calls"
+    )
     args = parser.parse_args(argv)
+    if args.instructions:
+        return run_instructions(args.instructions)
     modes = [m for m in args.modes.split(",") if m]
     levels = [int(n) for n in args.levels.split(",")]
     return run(modes, levels, args.rounds, args.max_calls, args.max_seconds)
@@ -79,6 +86,31 @@ def run(modes: list[str], levels: list[int], rounds: int, max_calls: int, max_se
     document = {"settings": settings, "auth_us": auth_us, "limits_us": limits_us, "rows": rows}
     out.write_text(json.dumps(document, indent=2))
     print(f"\nsaved {out.relative_to(processes.ROOT)}")
+    return 0
+
+
+def run_instructions(calls: int) -> int:
+    """Instructions per tools/call of the bare and the governed hub (2026-07-28, one agent; bench/instructions.py)."""
+    if not instructions.available():
+        print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    counts: dict[str, float] = {}
+    with processes.upstream() as upstream:
+        for name in ("bare", "governed"):
+            out = processes.CACHE / f"callgrind-{name}"
+            for old in processes.CACHE.glob(f"{out.name}.*"):
+                old.unlink()
+            with _hub(upstream.url, "2026-07-28", name, instructions.wrapper(out), ready_s=300) as hub:
+                counts[name] = instructions.per_call(hub.pid, hub.url, hub.key, calls, out)
+    bare, governed = counts["bare"], counts["governed"]
+    print(
+        f"instructions per tools/call ({calls} calls, callgrind):"
+        f" bare {bare / 1e6:.3f} M, governed {governed / 1e6:.3f} M"
+    )
+    print(f"added by limits + audit: {(governed - bare) / 1e6:.3f} M ({governed / bare:.2f}x)")
+    tree = processes.tree_state(processes.ROOT)
+    document = {"calls": calls, "bare_instructions": bare, "governed_instructions": governed, "hub_tree": tree}
+    (processes.CACHE / "governance-instructions.json").write_text(json.dumps(document, indent=2))
     return 0
 
 
@@ -121,8 +153,13 @@ class _Hub:
 
 
 @contextmanager
-def _hub(upstream_url: str, mode: str, name: str) -> Iterator[_Hub]:
-    """`hub serve` like `processes.hub`, with limits and audit on (`governed`) or off (`bare`)."""
+def _hub(
+    upstream_url: str, mode: str, name: str, wrapper: list[str] | None = None, ready_s: float = 30
+) -> Iterator[_Hub]:
+    """`hub serve` like `processes.hub`, with limits and audit on (`governed`) or off (`bare`).
+
+    `wrapper` prefixes the command (valgrind, for instruction counts).
+    """
     key = generate_key()
     protocol = "legacy" if mode == "legacy" else "auto"
     database = processes.CACHE / f"governance-{name}.db"
@@ -133,14 +170,16 @@ def _hub(upstream_url: str, mode: str, name: str) -> Iterator[_Hub]:
     if name == "governed":
         settings["limits"] = [NEVER_REFUSES]
     if _has_audit():
-        settings["audit"] = {"enabled": name == "governed", "journal_dir": str(processes.CACHE / f"audit-{name}")}
+        journal_dir = processes.CACHE / f"audit-{name}"
+        shutil.rmtree(journal_dir, ignore_errors=True)  # a fresh chain: no earlier run's journal to catch up on
+        settings["audit"] = {"enabled": name == "governed", "journal_dir": str(journal_dir)}
     config = processes.CACHE / f"governance-{name}.yaml"
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
     port = processes.free_port()
-    command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
+    command = [*(wrapper or []), sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
     with ExitStack() as stack:
         proc = stack.enter_context(processes.spawn(command, processes.CACHE / f"governance-{name}.log"))
-        processes.wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=30)
+        processes.wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=ready_s)
         yield _Hub(name, processes.HubProcess(proc.pid, f"http://127.0.0.1:{port}/servers/bench/mcp", key))
 
 
