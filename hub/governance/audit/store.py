@@ -144,8 +144,8 @@ def _driver_insert(dialect: Dialect) -> _DriverInsert:
     make = postgres_insert if dialect.name == "postgresql" else sqlite_insert
     compiled = make(table).on_conflict_do_nothing().compile(dialect=dialect)
     names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
-    if sorted(names) != sorted(c.key for c in table.columns) or compiled.escaped_bind_names:
-        raise RuntimeError(f"the audit insert for {dialect.name} does not bind one parameter per column: {names}")
+    assert sorted(names) == sorted(c.key for c in table.columns), names  # one placeholder per column
+    assert not compiled.escaped_bind_names, names  # named placeholders are the column names
     processors = []
     for column in table.columns:
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
