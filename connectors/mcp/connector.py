@@ -234,7 +234,7 @@ class McpConnector:
         deadline = anyio.current_time() + self._config.connect_timeout_s
         with anyio.CancelScope(deadline=deadline) as connecting:
             async with AsyncExitStack() as stack:
-                session_id = SessionIdTap()
+                session_id = SessionIdTap(on_gone=closed.set)
                 client = await stack.enter_async_context(self._new_client(mode, closed, session_id))
                 if mode in MODERN_PROTOCOL_VERSIONS:  # pinned: the SDK adopted a bare stand-in; ask for the real one
                     raw = await client.session.send_discover(mode)
@@ -253,7 +253,7 @@ class McpConnector:
     ) -> tuple[Client | None, LeanCalls | None]:
         """Also open a handshake-era session, if the upstream has one; its loss counts as the connection's."""
         legacy_closed = anyio.Event()
-        session_id = SessionIdTap()
+        session_id = SessionIdTap(on_gone=legacy_closed.set)
         try:
             legacy = await stack.enter_async_context(self._new_client("legacy", legacy_closed, session_id))
         except Exception as exc:

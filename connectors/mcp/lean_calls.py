@@ -204,7 +204,10 @@ class LeanCalls:
             return None
         content_type = response.headers.get("content-type", "").lower()
         if status >= 400:
-            session_id = self._handshake.session_id if self._handshake is not None else None
+            handshake = self._handshake
+            session_id = handshake.session_id if handshake is not None else None
+            if handshake is not None and session_id is not None and status == 404:
+                handshake.session_gone()
             raise await _http_failure(response, content_type, session_id)
         if content_type.startswith("application/json"):
             try:

@@ -64,6 +64,10 @@ class HandshakeSession:
     def session_id(self) -> str | None:
         return self._session_id.value
 
+    def session_gone(self) -> None:
+        """The upstream answered the session's id with 404 (see SessionIdTap)."""
+        self._session_id.gone()
+
     def headers(self) -> dict[str, str]:
         """The session's header, as the SDK transport's `_prepare_headers` adds it (none if stateless)."""
         return {MCP_SESSION_ID: self._session_id.value} if self._session_id.value else {}

@@ -71,22 +71,37 @@ class WatchedReadStream:
 
 
 class SessionIdTap:
-    """The `Mcp-Session-Id` a Streamable HTTP transport sends, seen on its HTTP client's outgoing requests.
+    """The `Mcp-Session-Id` a Streamable HTTP transport sends, seen on its HTTP client's requests.
 
     The SDK transport keeps the id the upstream gave it at `initialize` on its
     `StreamableHTTPTransport`, an object local to `streamable_http_client` that nothing hands out;
     it then sends that id on every later request. The lean path (connectors/mcp/lean_calls.py)
     reads it here. Requests without the header (the `initialize` itself, an OAuth token fetch) leave
     it unchanged: the SDK never clears an id once it has one.
+
+    It also sees the upstream end the session. A 404 to a request carrying the id means the upstream
+    no longer knows it (it restarted, or expired it), and the client MUST then start a new session
+    (Streamable HTTP, "Session Management"); the SDK client only reports the error and keeps the dead
+    id, so `on_gone` tells the supervisor, which reconnects.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_gone: Callable[[], None] | None = None) -> None:
         self.value: str | None = None
+        self._on_gone = on_gone
 
     async def __call__(self, request: httpx2.Request) -> None:
         session_id = request.headers.get(MCP_SESSION_ID)
         if session_id is not None:
             self.value = session_id
+
+    async def response(self, response: httpx2.Response) -> None:
+        if response.status_code == 404 and MCP_SESSION_ID in response.request.headers:
+            self.gone()
+
+    def gone(self) -> None:
+        """The upstream answered this session's id with 404: the session is over."""
+        if self._on_gone is not None:
+            self._on_gone()
 
 
 @asynccontextmanager
@@ -175,7 +190,9 @@ async def _streamable_http(
 ) -> AsyncIterator[TransportStreams]:
     timeout = httpx2.Timeout(config.connect_timeout_s, read=max(config.call_timeout_s, 300.0))
     limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
-    hooks: dict[str, list[Callable[..., Any]]] = {"request": [session_id]} if session_id is not None else {}
+    hooks: dict[str, list[Callable[..., Any]]] = (
+        {"request": [session_id], "response": [session_id.response]} if session_id is not None else {}
+    )
     async with (
         httpx2.AsyncClient(
             headers=_headers(config), auth=auth, timeout=timeout, limits=limits, event_hooks=hooks

@@ -266,11 +266,15 @@ async def test_lean_and_sdk_requests_share_one_session_without_id_clashes(
     assert progressed == {f"sdk-{n}" for n in range(parties)}  # the calls with progress took the SDK path
 
 
-async def test_a_session_the_upstream_forgot_fails_alike(start_upstream, run_hub, make_hub_config, open_agent) -> None:
-    """An upstream restarted on the same port answers the old session id with 404, on both paths alike.
+async def test_a_session_the_upstream_forgot_is_replaced_alike(
+    start_upstream, run_hub, make_hub_config, open_agent
+) -> None:
+    """An upstream restarted on the same port answers the old session id with 404; the hub starts a new session.
 
-    The SDK client reports the 404's JSON-RPC error and keeps its session (it does not reconnect), so
-    the next call fails the same way: the lean path ends in that same state.
+    Streamable HTTP says a client MUST then start a new session. Whichever request meets the 404
+    first (an agent's call, on either path, or the SDK client's own GET stream) ends the session, so
+    the first call fails one of two ways: with the upstream's own 404 error, or, when the hub already
+    noticed, as an upstream being restarted. After the reconnect calls are answered again.
     """
     async with (
         start_upstream(ECHO, "--transport", "streamable-http") as url,
@@ -283,9 +287,23 @@ async def test_a_session_the_upstream_forgot_fails_alike(start_upstream, run_hub
         async with start_upstream(ECHO, "--transport", "streamable-http", "--port", port) as again:
             assert again == url
             first = [await answer(twin, open_agent, path, "echo", {"text": "again"}) for path in PATHS]
-            second = [await answer(twin, open_agent, path, "echo", {"text": "again"}) for path in PATHS]
-    assert first[0] == first[1] == second[0] == second[1]
-    assert first[0] == ("error", INVALID_REQUEST, "Session not found", None)  # the upstream's own 404 body
+            with anyio.fail_after(TIMEOUT):
+                for path in PATHS:  # bounded: the supervisor reconnects after 0.5 s
+                    while (later := await answer(twin, open_agent, path, "echo", {"text": "again"}))[0] != "result":
+                        assert later[0] == "error"
+                        await anyio.sleep(0.2)
+                    assert text_of(later) == "again"
+            restarts = {path: running.hub.upstreams[path].health.restarts for path in PATHS}
+    for outcome in first:
+        assert outcome[0] == "error"
+        assert outcome[1:3] in (
+            (INVALID_REQUEST, "Session not found"),
+            (-32009, "upstream 'X' is not available right now; try again shortly"),
+            (-32009, "upstream 'X' closed the connection; it is being restarted"),
+            (-32004, "upstream 'X' did not answer in time"),
+        ), outcome
+    assert restarts["lean"] >= 1  # a new session: the supervisor reconnected
+    assert restarts["sdk"] >= 1
 
 
 @pytest.mark.parametrize("twin", ["2026-07-28"], indirect=True)
