@@ -3,6 +3,7 @@
     python -m bench                          # both eras, concurrency 1, 16 and 64
     python -m bench --modes 2026-07-28 --levels 1,16 --max-calls 500
     python -m bench profile --seconds 10     # py-spy on the hub under concurrency-16 load
+    python -m bench instructions --calls 300 # the hub's instructions per call (callgrind; steady under load)
     python -m bench rest --levels 1,16       # the REST connector versus calling the REST service directly
     python -m bench llm                      # the LLM layer vs the fake provider and LiteLLM's proxy
     python -m bench governance               # what auth, limits and audit add per call (bench/governance.py)
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import governance, llm, processes, profile, report, rest
+from bench import governance, instructions, llm, processes, profile, report, rest
 
 MODES = ("2026-07-28", "legacy")
 
@@ -33,6 +34,22 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _profile_command(args: argparse.Namespace) -> int:
     return profile.run(_modes(args)[0], args.concurrency, args.seconds, args.hub_root)
+
+
+def _instructions_command(args: argparse.Namespace) -> int:
+    """Instructions the hub executes per tools/call, per era (one agent; bench/instructions.py)."""
+    if not instructions.available():
+        print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    with processes.upstream() as upstream:
+        for mode in _modes(args):
+            out = processes.CACHE / f"callgrind-hub-{mode}"
+            for old in processes.CACHE.glob(f"{out.name}.*"):
+                old.unlink()
+            with processes.hub(upstream.url, mode, args.hub_root, not args.no_audit, instructions.wrapper(out)) as hub:
+                count = instructions.per_call(hub.pid, hub.url, hub.key, args.calls, out, mode)
+            print(f"{mode}: {count / 1e6:.3f} M instructions per tools/call ({args.calls} calls, {args.hub_root})")
+    return 0
 
 
 def _rest_command(args: argparse.Namespace) -> int:
@@ -49,6 +66,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run_command,
     "profile": _profile_command,
     "rest": _rest_command,
+    "instructions": _instructions_command,
 }
 
 
@@ -67,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-audit", action="store_true", help="run: the hub with its audit log off")
     parser.add_argument("--seconds", type=float, default=10.0, help="profile: how long py-spy samples")
     parser.add_argument("--concurrency", type=int, default=16, help="profile: load level while sampling")
+    parser.add_argument("--calls", type=int, default=300, help="instructions: calls counted per era")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 

@@ -41,13 +41,13 @@ def wrapper(out: Path) -> list[str]:
     return [*VALGRIND, f"--callgrind-out-file={out}.%p"]
 
 
-def per_call(pid: int, url: str, key: str, calls: int, out: Path) -> float:
-    """Instructions per tools/call of the callgrind-run hub `pid` (see the module docstring)."""
-    anyio.run(_call, url, key, WARMUP_CALLS)
+def per_call(pid: int, url: str, key: str, calls: int, out: Path, mode: str = "2026-07-28") -> float:
+    """Instructions per tools/call of the callgrind-run hub `pid` (module docstring); `mode`: the agent's era."""
+    anyio.run(_call, url, key, WARMUP_CALLS, mode)
     _control("--instr=on", pid)
     _control("--zero", pid)
     began = time.monotonic()
-    anyio.run(_call, url, key, calls)
+    anyio.run(_call, url, key, calls, mode)
     window = time.monotonic() - began
     _control("--dump=calls", pid)
     time.sleep(window)
@@ -59,12 +59,12 @@ def per_call(pid: int, url: str, key: str, calls: int, out: Path) -> float:
     return (busy + after - 2 * idle) / calls
 
 
-async def _call(url: str, key: str, calls: int) -> None:
+async def _call(url: str, key: str, calls: int, mode: str) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     with anyio.fail_after(60 + calls * 2.0):  # bounded: ~50 ms a call under valgrind, a wide margin
         async with (
             httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60.0)) as http,
-            Client(streamable_http_client(url, http_client=http), mode="2026-07-28") as client,
+            Client(streamable_http_client(url, http_client=http), mode=mode) as client,
         ):
             for _ in range(calls):
                 await client.call_tool("echo", ARGUMENTS)

@@ -59,12 +59,15 @@ def upstream() -> Iterator[UpstreamProcess]:
 
 
 @contextmanager
-def hub(upstream_url: str, mode: str, root: Path = ROOT, audit: bool = True) -> Iterator[HubProcess]:
+def hub(
+    upstream_url: str, mode: str, root: Path = ROOT, audit: bool = True, wrapper: list[str] | None = None
+) -> Iterator[HubProcess]:
     """Start `hub serve` on a free loopback port with one upstream, one virtual server, one agent.
 
     The hub speaks `mode`'s era to the upstream too. The modern era is reached with `protocol: auto`
     (discover, then 2026-07-28), as most configurations will.
-    `root` runs the hub package from another tree (a scratch copy with a proposed change).
+    `root` runs the hub package from another tree (a scratch copy with a proposed change);
+    `wrapper` prefixes the command (valgrind, for instruction counts).
     """
     protocol = "legacy" if mode == "legacy" else "auto"
     key = "hub_" + secrets.token_urlsafe(32)
@@ -76,9 +79,9 @@ def hub(upstream_url: str, mode: str, root: Path = ROOT, audit: bool = True) -> 
     if not audit:  # the audit log is on by default; off, to see the rest of the hub's cost on its own
         settings["audit"] = {"enabled": False}
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
-    command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
+    command = [*(wrapper or []), sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", str(port)]
     with spawn(command, CACHE / f"hub-{mode}.log", cwd=root) as proc:
-        wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=30)
+        wait_ready(proc, f"http://127.0.0.1:{port}/ready", timeout_s=300 if wrapper else 30)
         yield HubProcess(proc.pid, f"http://127.0.0.1:{port}/servers/bench/mcp", key)
 
 
