@@ -5,8 +5,9 @@ The SDK's modern transport (`StreamableHTTPSessionManager` → `handle_modern_re
 models, and runs the handler as a sibling task beside a disconnect watcher, with a memory stream
 for notifications and a window that decides between a JSON and an SSE answer. For a `tools/call`
 that asked for no progress and opted in to no log messages, nothing can ever go on that stream: the
-answer is one JSON body. That machinery then costs a fifth of the hub's CPU per call (see
-docs/performance.md) and decides nothing.
+answer is one JSON body, and that machinery decides nothing. It is not more instructions per call,
+but under concurrency its sibling tasks and cancel scopes cost the hub about a sixth of its CPU per
+call (docs/performance.md, measured with and without this path).
 
 This path serves exactly those calls. It runs the SDK's own checks — Content-Type, Host and Origin
 (`TransportSecurityMiddleware`), Accept (`check_accept_headers`), duplicated routing headers, the

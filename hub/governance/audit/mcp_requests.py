@@ -31,23 +31,7 @@ def mcp_entry(
     error: BaseException | None = None,
 ) -> AuditEntry:
     """One forwarded request (tools/call, resources/read, prompts/get, completion/complete, ...)."""
-    outcome, code, message = _outcome(result, error)
-    return AuditEntry(
-        kind="mcp",
-        method=method,
-        outcome=outcome,
-        latency_us=int((time.perf_counter() - started) * 1_000_000),
-        agent=principal.agent if principal else None,
-        team=principal.team if principal else None,
-        key_id=principal.key_id or None if principal else None,
-        server=server,
-        target=_target(method, params) if params is not None else None,
-        upstream=upstream,
-        error_code=code,
-        error=message,
-        request=params,
-        response=result,
-    )
+    return _request_entry(principal, server, method, params, started, _outcome(result, error), upstream, result)
 
 
 def list_entry(
@@ -120,19 +104,34 @@ def answer_entry(
         outcome, message = "cancelled", "the agent went away before it was answered"
     elif status >= 400:
         outcome, message = "error", f"HTTP {status}"
+    return _request_entry(principal, server, method, params, started, (outcome, code, message))
+
+
+def _request_entry(
+    principal: Principal | None,
+    server: str | None,
+    method: str,
+    params: Mapping[str, Any] | None,
+    started: float,
+    outcome: tuple[Outcome, int | None, str | None],
+    upstream: str | None = None,
+    result: Mapping[str, Any] | None = None,
+) -> AuditEntry:
     return AuditEntry(
         kind="mcp",
         method=method,
-        outcome=outcome,
+        outcome=outcome[0],
         latency_us=int((time.perf_counter() - started) * 1_000_000),
-        agent=principal.agent,
-        team=principal.team,
-        key_id=principal.key_id or None,
+        agent=principal.agent if principal else None,
+        team=principal.team if principal else None,
+        key_id=principal.key_id or None if principal else None,
         server=server,
         target=_target(method, params) if params is not None else None,
-        error_code=code,
-        error=message,
+        upstream=upstream,
+        error_code=outcome[1],
+        error=outcome[2],
         request=params,
+        response=result,
     )
 
 
