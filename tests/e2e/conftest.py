@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from hub.config.model import HubConfig
+from tests.servers.llm.faults import FakeState
 
 if TYPE_CHECKING:
     from conftest import RunningHub
@@ -127,3 +128,9 @@ async def catalog_hub(
         run_hub(make_hub_config(**catalog_sections(clock_url, everything_url))) as running,
     ):
         yield running
+
+
+@pytest.fixture(scope="module")
+def state() -> FakeState:
+    """The fake LLM providers' shared state (what they received, the faults to inject), one per module."""
+    return FakeState()

@@ -58,6 +58,18 @@ def deployment(base: str, name: str, kind: str = "openai", **extra: Any) -> dict
     return {"name": name, "provider": provider, "model": model, "base_url": url, "api_key": PROVIDER_KEY, **extra}
 
 
+@asynccontextmanager
+async def loopback_fakes(state: FakeState) -> AsyncIterator[str]:
+    """`serve_fakes`, while checking that nothing this process does meanwhile connects off the machine."""
+    OUTBOUND.active = True
+    try:
+        async with serve_fakes(state) as base:
+            yield base
+    finally:
+        OUTBOUND.active = False
+    assert OUTBOUND.outside == [], f"connections left the machine: {OUTBOUND.outside}"
+
+
 def agents(team: str | None = "research", models: tuple[str, ...] = ("*",)) -> list[dict[str, Any]]:
     """alice and bob, granted `models` (every model group unless told otherwise)."""
     return [

@@ -17,21 +17,15 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.llm_fixtures import ALICE, BOB, OUTBOUND, PROVIDER_KEY, agents, deployment, serve_fakes
+from tests.e2e.llm_fixtures import ALICE, BOB, PROVIDER_KEY, agents, deployment, loopback_fakes
 from tests.servers.llm.faults import FakeState, Fault
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-def state() -> FakeState:
-    return FakeState()
-
-
-@pytest.fixture(scope="module")
 async def llm_hub(run_hub, make_hub_config, state: FakeState) -> AsyncIterator[Any]:
-    OUTBOUND.active = True
-    async with serve_fakes(state) as base:
+    async with loopback_fakes(state) as base:
         config = make_hub_config(
             agents=agents(),
             teams=[{"name": "research"}],
@@ -59,8 +53,6 @@ async def llm_hub(run_hub, make_hub_config, state: FakeState) -> AsyncIterator[A
                 yield running
             finally:
                 await close_clients()
-    OUTBOUND.active = False
-    assert OUTBOUND.outside == [], f"connections left the machine: {OUTBOUND.outside}"
 
 
 @pytest.fixture

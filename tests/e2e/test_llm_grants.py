@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.llm_fixtures import OUTBOUND, deployment, serve_fakes
+from tests.e2e.llm_fixtures import deployment, loopback_fakes
 from tests.servers.llm.faults import FakeState, Fault
 
 pytestmark = pytest.mark.anyio
@@ -31,14 +31,8 @@ KEYS = {
 
 
 @pytest.fixture(scope="module")
-def state() -> FakeState:
-    return FakeState()
-
-
-@pytest.fixture(scope="module")
 async def grants_hub(run_hub: Any, make_hub_config: Any, state: FakeState) -> AsyncIterator[Any]:
-    OUTBOUND.active = True
-    async with serve_fakes(state) as base:
+    async with loopback_fakes(state) as base:
         config = make_hub_config(
             server={"admin_token": ADMIN},
             teams=[{"name": "research", "models": ["team-*", "embed"]}],
@@ -72,8 +66,6 @@ async def grants_hub(run_hub: Any, make_hub_config: Any, state: FakeState) -> As
         )
         async with run_hub(config) as running:
             yield running
-    OUTBOUND.active = False
-    assert OUTBOUND.outside == [], f"connections left the machine: {OUTBOUND.outside}"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from hub.llm.cache.local_embedder import LocalEmbedder
-from tests.e2e.llm_fixtures import ALICE, BOB, OUTBOUND, agents, deployment, serve_fakes
+from tests.e2e.llm_fixtures import ALICE, BOB, agents, deployment, loopback_fakes, serve_fakes
 from tests.servers.llm.faults import FakeState
 
 pytestmark = pytest.mark.anyio
@@ -25,14 +25,8 @@ ADMIN = "admin-token-llm-response-cache-00000"
 
 
 @pytest.fixture(scope="module")
-def state() -> FakeState:
-    return FakeState()
-
-
-@pytest.fixture(scope="module")
 async def cache_hub(run_hub: Any, make_hub_config: Any, state: FakeState) -> AsyncIterator[Any]:
-    OUTBOUND.active = True
-    async with serve_fakes(state) as base:
+    async with loopback_fakes(state) as base:
         config = make_hub_config(
             server={"admin_token": ADMIN},
             agents=agents(),
@@ -46,8 +40,6 @@ async def cache_hub(run_hub: Any, make_hub_config: Any, state: FakeState) -> Asy
         )
         async with run_hub(config) as running:
             yield running
-    OUTBOUND.active = False
-    assert OUTBOUND.outside == [], f"connections left the machine: {OUTBOUND.outside}"
 
 
 @pytest.fixture

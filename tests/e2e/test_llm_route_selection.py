@@ -17,7 +17,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.llm_fixtures import ALICE, BOB, OUTBOUND, agents, deployment, serve_fakes
+from tests.e2e.llm_fixtures import ALICE, BOB, agents, deployment, loopback_fakes
 from tests.servers.llm.faults import FakeState, Fault
 
 pytestmark = pytest.mark.anyio
@@ -35,14 +35,8 @@ class RoutingHub:
 
 
 @pytest.fixture(scope="module")
-def state() -> FakeState:
-    return FakeState()
-
-
-@pytest.fixture(scope="module")
 async def routing_hub(run_hub: Any, make_hub_config: Any, state: FakeState) -> AsyncIterator[RoutingHub]:
-    OUTBOUND.active = True
-    async with serve_fakes(state) as base:
+    async with loopback_fakes(state) as base:
         config = make_hub_config(
             server={"admin_token": ADMIN},
             agents=agents(),
@@ -104,8 +98,6 @@ async def routing_hub(run_hub: Any, make_hub_config: Any, state: FakeState) -> A
         ):
             yield RoutingHub(running.url, running.hub, alice, bob)
         state.released.set()
-    OUTBOUND.active = False
-    assert OUTBOUND.outside == [], f"connections left the machine: {OUTBOUND.outside}"
 
 
 @pytest.fixture

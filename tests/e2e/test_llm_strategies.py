@@ -15,7 +15,7 @@ import anyio
 import openai
 import pytest
 
-from tests.e2e.llm_fixtures import ALICE, OUTBOUND, agents, deployment, serve_fakes
+from tests.e2e.llm_fixtures import ALICE, agents, deployment, loopback_fakes
 from tests.servers.llm.faults import FakeState
 
 pytestmark = pytest.mark.anyio
@@ -26,8 +26,7 @@ SLOW_S = 0.3  # the slow deployment's added latency: far above a fake's answer o
 @asynccontextmanager
 async def strategy_hub(run_hub: Any, make_hub_config: Any, state: FakeState, strategy: str) -> AsyncIterator[Any]:
     """A hub routing group `pair` (deployments `one` and `two`) with `strategy`."""
-    OUTBOUND.active = True
-    async with serve_fakes(state) as base:
+    async with loopback_fakes(state) as base:
         config = make_hub_config(
             agents=agents(),
             teams=[{"name": "research"}],
@@ -36,8 +35,6 @@ async def strategy_hub(run_hub: Any, make_hub_config: Any, state: FakeState, str
         )
         async with run_hub(config) as running:
             yield running
-    OUTBOUND.active = False
-    assert OUTBOUND.outside == [], f"connections left the machine: {OUTBOUND.outside}"
 
 
 async def ask(client: openai.AsyncOpenAI, stream: bool = False) -> str:
