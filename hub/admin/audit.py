@@ -6,6 +6,7 @@ Both only read, so `viewer` admins may use them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import fields
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -63,42 +64,8 @@ def _params(request: Request) -> dict[str, Any]:
 
 
 def _filter(query: AuditExportQuery) -> AuditFilter:
-    return AuditFilter(
-        agent=query.agent,
-        server=query.server,
-        tool=query.tool,
-        target=query.target,
-        method=query.method,
-        kind=query.kind,
-        outcome=query.outcome,
-        error_code=query.error_code,
-        since=query.since,
-        until=query.until,
-    )
+    return AuditFilter(**{f.name: getattr(query, f.name) for f in fields(AuditFilter)})
 
 
 def _out(record: AuditRecord) -> AuditRecordOut:
-    return AuditRecordOut(
-        id=record.id,
-        chain=record.chain,
-        seq=record.seq,
-        ts=record.ts,
-        kind=record.kind,
-        method=record.method,
-        outcome=record.outcome,
-        error_code=record.error_code,
-        error=record.error,
-        agent=record.agent,
-        team=record.team,
-        key_id=record.key_id,
-        server=record.server,
-        target=record.target,
-        upstream=record.upstream,
-        latency_us=record.latency_us,
-        request_bytes=record.request_bytes,
-        response_bytes=record.response_bytes,
-        request=record.request,
-        response=record.response,
-        prev_hash=record.prev_hash,
-        hash=record.hash,
-    )
+    return AuditRecordOut.model_validate(record, from_attributes=True)
