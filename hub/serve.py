@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import anyio
+import sniffio
 import uvicorn
 from sse_starlette.sse import AppStatus
 
@@ -37,8 +39,27 @@ def serve(config: HubConfig, host: str | None = None, port: int | None = None) -
     server = _DrainingServer(uv_config, hub.endpoints.drained, config.server.shutdown_grace_s)
     sock = _bind(host, port)  # bound here so that port 0 can be reported as the port really in use
     _banner(config, host, sock.getsockname()[1])
-    server.run(sockets=[sock])
+    with asyncio_named():
+        server.run(sockets=[sock])
     return 0
+
+
+@contextmanager
+def asyncio_named() -> Iterator[None]:
+    """Name this thread's event loop to sniffio once, so anyio stops sniffing for it on every call.
+
+    anyio asks sniffio which event loop it runs on for every cancel scope, deadline, event and task
+    group. `anyio.run` sets sniffio's context variable; uvicorn's loop sets nothing, so each ask
+    re-imports asyncio and looks up the current task: about 5 % of the hub's instructions per
+    tools/call (docs/performance.md). sniffio's thread-local name answers first; the loop runs in
+    this thread only, and threads the hub starts keep sniffing for themselves.
+    """
+    previous = sniffio.thread_local.name
+    sniffio.thread_local.name = "asyncio"
+    try:
+        yield
+    finally:
+        sniffio.thread_local.name = previous
 
 
 class _DrainingServer(uvicorn.Server):
