@@ -3,8 +3,8 @@
 The SDK client (`ClientSession` over httpx2) stays the reference path and carries everything else.
 For the hub's hottest request it is costly: a task and a streaming response per POST, httpx2's pool
 bookkeeping, a request model dumped and a result validated on the way (about 1 ms of the hub's CPU
-per call, see docs/performance.md). This path sends the very request the SDK would, over aiohttp's
-keep-alive pool:
+per call, see docs/performance.md). This path sends the very request the SDK would, over a
+keep-alive pool of its own (connectors/mcp/http1.py):
 
 - the body is the SDK's: the same request model dumped the same way, stamped by the session's own
   per-request stamp (at 2026-07-28: `_meta` protocol version, client info and capabilities, log
@@ -27,8 +27,8 @@ takes from it: the session id, an id space of its own, the dispatcher that answe
 requests for input, and `notifications/cancelled` on cancellation. A redirect (the upstream ran
 nothing) goes back to the SDK path, which has the redirect rules. One difference is kept on purpose:
 an SSE stream that ends without an answer is not resumed with `Last-Event-ID` (the SDK would try);
-it fails like an unresumable one. aiohttp needs the asyncio loop, which the hub runs on (see
-STYLE.md, "Async with anyio").
+it fails like an unresumable one. The HTTP client is an asyncio protocol, and needs the asyncio loop,
+which the hub runs on (see STYLE.md, "Async with anyio").
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-import aiohttp
 import anyio
 import httpx2
 import mcp_types as types
@@ -55,6 +54,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry.propagate import inject
 from pydantic import ValidationError
 
+from connectors.mcp.http1 import Http1Client, HttpConnectionError, Response
 from connectors.mcp.lean_handshake import HandshakeSession
 from connectors.mcp.transport import SessionIdTap
 from hub.config.model import StreamableHttpUpstreamConfig
@@ -65,6 +65,7 @@ LogFn = Callable[[types.LoggingMessageNotificationParams], Awaitable[None]]
 MessageFn = Callable[[IncomingMessage], Awaitable[None]]
 _ACCEPT = "application/json, text/event-stream"
 _CLOSE_TIMEOUT_S = 2.0
+_USER_AGENT = "hub-lean-calls"  # tells an upstream's logs which path a request took
 _KEEPALIVE_S = 4.0  # below uvicorn's default 5 s, so the upstream never closes a connection we are about to reuse
 
 
@@ -87,7 +88,7 @@ class LeanCalls:
         auth: httpx2.Auth | None = None,
         session_id: SessionIdTap | None = None,
     ) -> None:
-        self._url = yarl.URL(config.url)  # parsed once: aiohttp re-parses a str on every request
+        self._url = yarl.URL(config.url)
         self._auth = auth  # the upstream's `auth:` credential, the same object the SDK path's httpx2 client uses
         self._client = client
         self._version = client.protocol_version
@@ -103,19 +104,19 @@ class LeanCalls:
             if client.protocol_version not in MODERN_PROTOCOL_VERSIONS
             else None
         )
-        self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=_KEEPALIVE_S),
-            headers={k: v.get_secret_value() for k, v in config.headers.items()},
-            timeout=aiohttp.ClientTimeout(
-                total=None, connect=config.connect_timeout_s, sock_read=max(config.call_timeout_s, 300.0)
-            ),
+        self._http = Http1Client(
+            self._url,
+            headers={"user-agent": _USER_AGENT, **{k: v.get_secret_value() for k, v in config.headers.items()}},
+            connect_timeout_s=config.connect_timeout_s,
+            read_timeout_s=max(config.call_timeout_s, 300.0),
+            keepalive_s=_KEEPALIVE_S,
         )
 
     async def aclose(self) -> None:
         with anyio.move_on_after(
             _CLOSE_TIMEOUT_S, shield=True
         ):  # runs while the connection is torn down by cancellation
-            await self._http.close()
+            await self._http.aclose()
 
     async def call(self, request: types.CallToolRequest) -> dict[str, Any] | None:
         """The upstream's result (raw wire dict), or None when the upstream redirected: use the SDK path.
@@ -127,14 +128,14 @@ class LeanCalls:
         body, headers = self._build(request, request_id)
         try:
             response = await self._post(body, headers)
-        except aiohttp.ClientError as exc:  # the SDK transport's task dies and its session closes
+        except HttpConnectionError as exc:  # the SDK transport's task dies and its session closes
             raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
         except anyio.get_cancelled_exc_class():
             await self._abandon(request_id)
             raise
         try:
             raw = await self._answer(response)
-        except aiohttp.ClientError as exc:
+        except HttpConnectionError as exc:
             response.close()
             raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
         except anyio.get_cancelled_exc_class():
@@ -154,10 +155,10 @@ class LeanCalls:
         if self._handshake is not None and isinstance(request_id, str):
             await self._handshake.abandon(request_id)
 
-    async def _post(self, body: bytes, headers: dict[str, str]) -> aiohttp.ClientResponse:
+    async def _post(self, body: bytes, headers: dict[str, str]) -> Response:
         """POST `body`, signed by the upstream's `auth` flow when it has one (which may retry once on a 401)."""
         if self._auth is None:
-            return await self._http.post(self._url, data=body, headers=headers, allow_redirects=False)
+            return await self._http.post(self._url, body, headers)
         unsigned = httpx2.Request("POST", str(self._url), headers=headers, content=body)
         before = dict(unsigned.headers)
         flow = self._auth.async_auth_flow(unsigned)
@@ -165,9 +166,7 @@ class LeanCalls:
             signed = await flow.__anext__()
             while True:
                 added = {k: v for k, v in signed.headers.items() if before.get(k) != v}
-                response = await self._http.post(
-                    str(signed.url), data=body, headers={**headers, **added}, allow_redirects=False
-                )
+                response = await self._http.post(yarl.URL(str(signed.url)), body, {**headers, **added})
                 try:
                     signed = await flow.asend(httpx2.Response(response.status, request=signed))
                 except StopAsyncIteration:
@@ -196,7 +195,7 @@ class LeanCalls:
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         return body, headers
 
-    async def _answer(self, response: aiohttp.ClientResponse) -> dict[str, Any] | None:
+    async def _answer(self, response: Response) -> dict[str, Any] | None:
         status = response.status
         if status == 202:
             raise MCPError(code=types.INVALID_REQUEST, message="server answered a request with 202 Accepted")
@@ -220,7 +219,7 @@ class LeanCalls:
             raise MCPError(code=types.INVALID_REQUEST, message=f"Unexpected content type: {content_type}")
         return _outcome(message)
 
-    async def _from_events(self, response: aiohttp.ClientResponse) -> types.JSONRPCMessage:
+    async def _from_events(self, response: Response) -> types.JSONRPCMessage:
         """Read an SSE answer with httpx2's parser (the SDK transport's), relaying notifications on the way."""
         events = httpx2.EventSource(_as_httpx_response(response, self._url), max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE)
         try:
@@ -286,7 +285,7 @@ def _outcome(message: types.JSONRPCMessage) -> dict[str, Any]:
     raise MCPError(code=types.INVALID_REQUEST, message="upstream answered a request with a request or notification")
 
 
-async def _http_failure(response: aiohttp.ClientResponse, content_type: str, session_id: str | None) -> MCPError:
+async def _http_failure(response: Response, content_type: str, session_id: str | None) -> MCPError:
     """The error the SDK transport reports for a non-2xx answer: the JSON-RPC error in the body, else by status."""
     if content_type.startswith("application/json"):
         try:
@@ -303,16 +302,16 @@ async def _http_failure(response: aiohttp.ClientResponse, content_type: str, ses
 
 
 class _Body(httpx2.AsyncByteStream):
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: Response) -> None:
         self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.content.iter_any():
+        async for chunk in self._response.chunks():
             yield chunk
 
 
-def _as_httpx_response(response: aiohttp.ClientResponse, url: yarl.URL) -> httpx2.Response:
-    """aiohttp's streaming body behind httpx2's Response, so httpx2's SSE parser reads it."""
+def _as_httpx_response(response: Response, url: yarl.URL) -> httpx2.Response:
+    """The streaming body behind httpx2's Response, so httpx2's SSE parser reads it."""
     return httpx2.Response(
         response.status,
         headers=list(response.headers.items()),

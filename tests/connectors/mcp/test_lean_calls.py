@@ -115,7 +115,7 @@ async def test_x_mcp_header_arguments_reach_the_upstream_as_headers_at_2026(twin
 
 async def test_the_upstream_receives_the_same_request_headers(twin, open_agent) -> None:
     seen = {path: json.loads(text_of(await answer(twin, open_agent, path, "headers", {}))) for path in PATHS}
-    assert "aiohttp" in seen["lean"]["user-agent"]
+    assert seen["lean"]["user-agent"] == "hub-lean-calls"
     assert "httpx" in seen["sdk"]["user-agent"]
     ignored = LIBRARY_HEADERS | {"mcp-session-id"}
     lean, sdk = ({k: v for k, v in seen[p].items() if k not in ignored} for p in PATHS)
@@ -143,7 +143,7 @@ async def test_a_handshake_era_lean_call_carries_its_sdk_sessions_id(twin, open_
             lean = await client.call_tool("headers", {})
             sdk = await client.call_tool("headers", {}, progress_callback=on_progress)
     lean_headers, sdk_headers = (json.loads(r.content[0].text) for r in (lean, sdk))  # type: ignore[union-attr]
-    assert "aiohttp" in lean_headers["user-agent"]
+    assert lean_headers["user-agent"] == "hub-lean-calls"
     assert "httpx" in sdk_headers["user-agent"]
     assert lean_headers["mcp-session-id"] == sdk_headers["mcp-session-id"] != ""
 
@@ -311,7 +311,7 @@ async def test_a_2025_agent_on_an_auto_upstream_takes_the_lean_path_on_the_hands
     """`protocol: auto` also opens a handshake-era session for 2025-era agents; it has a lean path too."""
     legacy_agent = Twin(twin.running, "legacy", ERAS["legacy"])
     seen = {path: json.loads(text_of(await answer(legacy_agent, open_agent, path, "headers", {}))) for path in PATHS}
-    assert "aiohttp" in seen["lean"]["user-agent"]
+    assert seen["lean"]["user-agent"] == "hub-lean-calls"
     assert "httpx" in seen["sdk"]["user-agent"]
     assert seen["lean"]["mcp-session-id"]
     assert seen["sdk"]["mcp-session-id"]
