@@ -99,14 +99,20 @@ class DatabaseWriter:
                 with anyio.move_on_after(self._interval_s):
                     await self._full.wait()
                 self._wake, self._full, self._pending = anyio.Event(), anyio.Event(), 0
-                await self._drain(retry=True)
+                await self._drain(retry=True, to_the_end=False)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(FLUSH_TIMEOUT_S):
-                await self._drain(retry=False)
+                await self._drain(retry=False, to_the_end=True)
 
-    async def _drain(self, retry: bool) -> None:
+    async def _drain(self, retry: bool, to_the_end: bool) -> None:
+        """Store what the journals hold, in batches; while serving, a batch that was not full ends the round.
+
+        Records that arrived while that batch was being stored wait for the next round (the next
+        interval, or at once if someone waits for them): going on would store them a few at a time,
+        a transaction and a commit file each, all the time the hub is busy.
+        """
         for journal in list(self._journals):
-            while await self._store_batch(journal, retry):
+            while (stored := await self._store_batch(journal, retry)) and (to_the_end or stored >= self._batch_size):
                 pass
             if not journal.appending and await anyio.to_thread.run_sync(
                 journal.drained, self._positions[journal.chain]
@@ -114,18 +120,19 @@ class DatabaseWriter:
                 await anyio.to_thread.run_sync(journal.remove)
                 self._journals.remove(journal)
 
-    async def _store_batch(self, journal: ChainJournal, retry: bool) -> bool:
-        """Store the next batch of `journal`; False once it is caught up (or, without retry, on failure)."""
+    async def _store_batch(self, journal: ChainJournal, retry: bool) -> int:
+        """Store `journal`'s next batch; how many lines it took (0: caught up, or, without retry, failed)."""
         rows, after = self._from_buffer(journal)
+        taken = len(rows)
         if not rows:
             if journal.appending and self._positions[journal.chain] == journal.end:
-                return False  # caught up: every line this process appended is stored (no need to read the file)
+                return 0  # caught up: every line this process appended is stored (no need to read the file)
             lines, after = await anyio.to_thread.run_sync(
                 journal.read, self._positions[journal.chain], self._batch_size
             )
             if not lines:
-                return False
-            rows = _rows(journal, lines)
+                return 0
+            rows, taken = _rows(journal, lines), len(lines)
         backoff = BACKOFF_S
         while True:
             try:
@@ -134,7 +141,7 @@ class DatabaseWriter:
             except Exception as exc:  # the database is away (or failing): wait, retry; the journal keeps the lines
                 self._went_down(exc)
                 if not retry:
-                    return False
+                    return 0
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
         if self._down:
@@ -146,7 +153,7 @@ class DatabaseWriter:
             self._stored_seq[journal.chain] = max(self._stored_seq.get(journal.chain, 0), rows[-1][1]["seq"])
         self._stored.set()
         self._stored = anyio.Event()
-        return True
+        return taken
 
     def _from_buffer(self, journal: ChainJournal) -> tuple[list[tuple[bytes, dict[str, Any]]], Position]:
         """The next batch from memory when it continues exactly at the committed position, else nothing."""

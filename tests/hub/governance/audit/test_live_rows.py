@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hub.governance.audit import AuditEntry, Auditor
 from hub.governance.audit.record import AuditRecord, canonical_of, canonical_spliced, canonical_text
@@ -171,3 +171,36 @@ async def test_sizes_are_the_compact_json_bytes_of_what_was_sent_whatever_was_re
         row = (await session.scalars(select(AuditRow))).one()
     sent = 0 if payload is None else len(json.dumps(payload, separators=(",", ":")))
     assert (row.request_bytes, row.response_bytes) == (sent, sent)
+
+
+async def test_a_steady_stream_of_records_is_stored_once_per_interval_not_a_few_at_a_time(
+    database: Database, make_auditor: Callable[..., Auditor]
+) -> None:
+    """Records that arrive while a batch is being stored wait for the next interval.
+
+    Storing them at once, a few per transaction, kept the writer (a database transaction and a
+    commit file per batch) running the whole time the hub was busy.
+    """
+    interval_s = 0.2
+    auditor = make_auditor(batch_interval_s=interval_s)
+    inserts = 0
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal inserts
+        inserts += statement.lstrip().upper().startswith("INSERT INTO AUDIT_RECORDS")
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        with anyio.fail_after(60):
+            async with auditor.running():
+                began = anyio.current_time()
+                for i in range(400):  # far faster than one transaction per record
+                    auditor.record(entry(i))
+                    await anyio.sleep(0.002)
+                elapsed = anyio.current_time() - began
+                await auditor.flushed()
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    async with database.transaction() as session:
+        assert len((await session.scalars(select(AuditRow.seq))).all()) == 400
+    assert 1 <= inserts <= elapsed / interval_s + 3
