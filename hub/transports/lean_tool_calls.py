@@ -19,18 +19,25 @@ span, result serialisation and `serverInfo` stamp) and its errors through the SD
 the handler runs in this task, a disconnect cancels it, and a call still silent after the SDK's
 keepalive interval commits to an SSE answer with pings, as the SDK does.
 
+Watching for the disconnect (and for the keepalive) takes a task. Most calls are over long before
+either matters, and a task group per call cost about 50 µs of CPU (measured against a timer), so
+the watcher is started only for a call still running after `WATCH_AFTER_S`, in the endpoints' task
+group (`attach`): a client that goes away sooner cancels its call at that point.
+
 `server.lean_tool_calls: false` sends every request through the SDK transport;
 tests/hub/transports/test_lean_tool_calls.py compares both answers, byte for byte.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import anyio
+from anyio.abc import TaskGroup
 from mcp.server.connection import Connection
 from mcp.server.runner import modern_error_data, serve_one
 from mcp.server.streamable_http import check_accept_headers
@@ -56,6 +63,7 @@ from hub.transports.mcp_server import VirtualMcpServer
 _ENVELOPE_KEYS: Final = frozenset(("jsonrpc", "id", "method", "params"))
 _PARAM_HEADER_PREFIX: Final = MCP_PARAM_HEADER_PREFIX.lower()
 KEEPALIVE_S: float = 15.0  # the SDK's `_SSE_PING_INTERVAL`: silence longer than this commits to SSE
+WATCH_AFTER_S = 0.25  # a call still running after this gets a task watching for disconnects (and keepalives)
 _SSE_HEADERS: Final = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache, no-transform"),
@@ -112,6 +120,11 @@ class LeanToolCalls:
 
     def __init__(self, security: TransportSecuritySettings) -> None:
         self._security = TransportSecurityMiddleware(security)
+        self._tg: TaskGroup | None = None
+
+    def attach(self, tg: TaskGroup | None) -> None:
+        """The task group that runs the watchers of long calls (the endpoints' own); None when it ends."""
+        self._tg = tg
 
     async def serve(
         self, server: VirtualMcpServer, message: Mapping[str, Any], scope: Scope, receive: Receive, send: Send
@@ -129,8 +142,8 @@ class LeanToolCalls:
         connection = Connection.from_envelope(route.protocol_version, route.client_info, route.client_capabilities)
         answer = _Answer(send)
         reply: dict[str, Any] | None = None
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(answer.keep_alive, receive, tg.cancel_scope)
+        with anyio.CancelScope() as call:
+            watcher = _Watcher(self._tg, answer, receive, call)
             try:
                 result = await serve_one(
                     server.server, exchange, "tools/call", message["params"], connection=connection, lifespan_state={}
@@ -139,7 +152,8 @@ class LeanToolCalls:
             except Exception as exc:
                 error = modern_error_data(exc).model_dump(mode="json", by_alias=True, exclude_none=True)
                 reply = {"jsonrpc": "2.0", "id": request_id, "error": error}
-            tg.cancel_scope.cancel()  # the watcher's work is over
+            finally:
+                await watcher.stop()
         if reply is not None:  # None: the client went away and the call was cancelled
             await answer.finish(reply)
         return True
@@ -174,6 +188,41 @@ def _param_headers_refused(server: VirtualMcpServer, message: Mapping[str, Any],
     return schema is not None and validate_mcp_param_headers(schema, arguments, request.headers) is not None
 
 
+class _Watcher:
+    """Started `WATCH_AFTER_S` into a call (by a timer, not a task): the task that watches a long call."""
+
+    def __init__(self, tg: TaskGroup | None, answer: _Answer, receive: Receive, call: anyio.CancelScope) -> None:
+        self._tg, self._answer, self._receive, self._call = tg, answer, receive, call
+        self._scope = anyio.CancelScope()
+        self._done: anyio.Event | None = None
+        loop = asyncio.get_running_loop()
+        self._keepalive_at = loop.time() + KEEPALIVE_S
+        self._timer = loop.call_later(WATCH_AFTER_S, self._start) if tg is not None else None
+
+    def _start(self) -> None:
+        assert self._tg is not None
+        self._done = anyio.Event()
+        self._tg.start_soon(self._watch)
+
+    async def _watch(self) -> None:
+        assert self._done is not None
+        try:
+            with self._scope:
+                silence_s = self._keepalive_at - asyncio.get_running_loop().time()
+                await self._answer.keep_alive(self._receive, self._call, silence_s)
+        finally:
+            self._done.set()
+
+    async def stop(self) -> None:
+        """End the watch (or its timer) and wait until the watcher has stopped writing."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._scope.cancel()
+        if self._done is not None:
+            with anyio.CancelScope(shield=True):
+                await self._done.wait()
+
+
 class _Answer:
     """Writes the reply: JSON at the SDK's status for its error code, or SSE once keepalives began."""
 
@@ -181,10 +230,13 @@ class _Answer:
         self._send = send
         self.streaming = False  # committed to text/event-stream
 
-    async def keep_alive(self, receive: Receive, call: anyio.CancelScope) -> None:
-        """Cancel the call when the client goes away; ping an SSE stream through long silences."""
+    async def keep_alive(self, receive: Receive, call: anyio.CancelScope, silence_s: float) -> None:
+        """Cancel the call when the client goes away; ping an SSE stream through silences of `KEEPALIVE_S`.
+
+        `silence_s`: how long the call has left before its first ping (it may have run a while already).
+        """
         while True:
-            with anyio.move_on_after(KEEPALIVE_S) as silence:
+            with anyio.move_on_after(silence_s) as silence:
                 message: Message = await receive()
                 if message["type"] == "http.disconnect":
                     call.cancel()
@@ -194,6 +246,7 @@ class _Answer:
                     await self._send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
                     self.streaming = True
                 await self._send({"type": "http.response.body", "body": _PING, "more_body": True})
+            silence_s = KEEPALIVE_S
 
     async def finish(self, reply: dict[str, Any]) -> None:
         body = json.dumps(reply, separators=(",", ":"))

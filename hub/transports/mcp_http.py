@@ -86,12 +86,16 @@ class McpEndpoints:
         """Own every endpoint's background work until cancelled."""
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            if self._lean is not None:
+                self._lean.attach(tg)  # the watchers of long lean calls
             tg.start_soon(self._streams.run)
             task_status.started()
             try:
                 await anyio.sleep_forever()
             finally:
                 self._tg = None
+                if self._lean is not None:
+                    self._lean.attach(None)
 
     async def _readmit(self, request: Request, server: str) -> Principal:
         """Check a request again as it was checked on arrival: its credential, then its grant of `server`."""
