@@ -217,8 +217,8 @@ class _Watcher:
         """End the watch (or its timer) and wait until the watcher has stopped writing."""
         if self._timer is not None:
             self._timer.cancel()
-        self._scope.cancel()
-        if self._done is not None:
+        if self._done is not None:  # started (anyio's cancel() formats the task's repr: only when needed)
+            self._scope.cancel()
             with anyio.CancelScope(shield=True):
                 await self._done.wait()
 
