@@ -66,6 +66,9 @@ class ServerConfig(_Model):
     # A 2026-07-28 tools/call that asked for no progress and no log messages is answered in its own
     # task, beside the SDK transport (hub/transports/lean_tool_calls.py); false: always the SDK's.
     lean_tool_calls: bool = True
+    # A request POSTed to an open 2025-era session gets its SSE answer written in the POST's own
+    # task (hub/transports/handshake_posts.py); false: sse-starlette's response, as the SDK writes it.
+    lean_handshake_posts: bool = True
 
 
 class StorageConfig(_Model):

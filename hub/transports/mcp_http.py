@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from uuid import uuid4
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
@@ -37,6 +38,7 @@ from hub.governance.audit.mcp_requests import refused_entry
 from hub.pipeline import Pipeline
 from hub.sessions.event_store import SessionEventStore
 from hub.transports.agent_sessions import AgentSessions
+from hub.transports.handshake_posts import LeanPostTransport
 from hub.transports.http_errors import error_response
 from hub.transports.lean_tool_calls import LeanToolCalls, lean_request
 from hub.transports.limit_status import limit_status
@@ -258,7 +260,8 @@ class McpEndpoints:
             raise RuntimeError("McpEndpoints.run() is not running")
         limits = self._config.limits
         vs = VirtualMcpServer(name, self._pipeline.description(name), self._pipeline)
-        sessions = _ResumableSessions(
+        manager = _LeanPostSessions if self._config.lean_handshake_posts else _ResumableSessions
+        sessions = manager(
             app=vs.server,
             security_settings=self._security,
             max_request_body_size=limits.max_body_bytes,
@@ -295,15 +298,35 @@ class _ResumableSessions(StreamableHTTPSessionManager):
 
     The SDK shares one event store across a manager's sessions, and its stream ids are JSON-RPC
     request ids, which collide between sessions; a per-session log means a Last-Event-ID can only
-    ever replay the events of the session it is presented on. The SDK has no public hook for this,
-    so the store is set on the transport it admits (mcp 2.3.0's `_admit_session`).
+    ever replay the events of the session it is presented on. The SDK has no public hook for this
+    (nor for the transport's class), so `_admit_session` is mcp 2.3.0's, with the session's own
+    store and a transport of `transport_class`.
     """
 
+    transport_class: type[StreamableHTTPServerTransport] = StreamableHTTPServerTransport
+
     def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
-        transport = super()._admit_session(requestor)
-        if transport is not None:
-            transport._event_store = SessionEventStore()
+        if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
+            return None
+        session_id = uuid4().hex
+        transport = self.transport_class(
+            mcp_session_id=session_id,
+            is_json_response_enabled=self.json_response,
+            event_store=SessionEventStore(),
+            security_settings=self.security_settings,
+            retry_interval=self.retry_interval,
+            idle_timeout=self.session_idle_timeout,
+        )
+        if requestor is not None:
+            self._session_owners[session_id] = requestor
+        self._server_instances[session_id] = transport
         return transport
+
+
+class _LeanPostSessions(_ResumableSessions):
+    """Sessions whose requests get their SSE answers in the POST's own task (hub/transports/handshake_posts.py)."""
+
+    transport_class = LeanPostTransport
 
 
 def _security_settings(config: ServerConfig) -> TransportSecuritySettings:
