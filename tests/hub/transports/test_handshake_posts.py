@@ -243,12 +243,20 @@ async def test_progress_logs_and_elicitation_reach_an_sdk_client_alike(twins: Tw
     ]
 
 
-async def test_a_client_that_goes_away_resumes_its_answer(twins: Twins) -> None:
+@pytest.mark.parametrize("hub", HUBS)
+async def test_a_client_that_goes_away_resumes_its_answer_alike(twins: Twins, hub: str) -> None:
+    """The client drops the stream after its priming event and resumes at once, while the call goes on.
+
+    The POST's answer must have let go of the request's stream by then (as the SDK's does on the
+    disconnect): the resumed GET takes it over and gets the answer when it comes. Runs last: the
+    two sessions' event logs differ afterwards.
+    """
     answered = len(twins.answered)
-    url, session = twins.urls["lean"], twins.sessions["lean"]
+    url, session = twins.urls[hub], twins.sessions[hub]
     async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
         with anyio.fail_after(TIMEOUT):
-            async with http.stream("POST", url, json=call("slow", {"seconds": 0.3}, 21), headers=headers(session)) as r:
+            request = call("slow", {"seconds": 1.0}, 21)
+            async with http.stream("POST", url, json=request, headers=headers(session)) as r:
                 async for line in r.aiter_lines():
                     if line.startswith("id: "):
                         cursor = line.removeprefix("id: ")
@@ -259,4 +267,4 @@ async def test_a_client_that_goes_away_resumes_its_answer(twins: Twins) -> None:
                     if line.startswith("data: ") and '"id":21' in line:
                         break
     assert "slept" in line
-    assert twins.answered[answered:] == ["tools/call"]
+    assert twins.answered[answered:] == (["tools/call"] if hub == "lean" else [])
