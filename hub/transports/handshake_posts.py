@@ -16,7 +16,8 @@ the event encoding (`_create_event_data`, `ensure_bytes`), the idle-expiry accou
 (`handle_request`) and the cleanup. Like the SDK's response, the stream ends after the request's
 response, when the request stream is closed (`close_sse_stream`, session end), when the client goes
 away (the call goes on; its answer is stored for a resuming client) or when the server's shutdown
-ends open streams (`AppStatus.should_exit`, checked as often as sse-starlette's watcher does); it
+ends open streams (`AppStatus.should_exit`, checked as often as sse-starlette's watcher does; it is
+how hub/serve.py ends them, having turned sse-starlette's own watch of uvicorn's exit flag off); it
 sends sse-starlette's ping comment every 15 s. Initialize, notifications, responses, GET and DELETE
 stay with the SDK.
 
@@ -83,7 +84,9 @@ class LeanPostTransport(StreamableHTTPServerTransport):
         if not (has_json and has_sse) or not self._check_content_type(request):
             return None
         try:  # the SDK's own two steps, so exactly what it accepts is accepted
-            message = jsonrpc_message_adapter.validate_python(pydantic_core.from_json(await request.body()))
+            message = jsonrpc_message_adapter.validate_python(
+                pydantic_core.from_json(await request.body()), by_name=False
+            )
         except (ValueError, ValidationError):
             return None
         if not isinstance(message, JSONRPCRequest) or message.method == "initialize":
