@@ -168,7 +168,7 @@ async def test_chunked_and_streamed_bodies_arrive_piece_by_piece() -> None:
 async def test_a_body_ended_by_closing_the_connection_is_read_whole_and_the_connection_not_reused() -> None:
     async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: Server) -> None:
         await read_request(reader, server)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"until\":")
+        writer.write(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"until":')
         await writer.drain()
         writer.write(b'"close"}')
         writer.close()
@@ -193,7 +193,7 @@ async def test_connection_close_an_unfinished_body_and_an_idle_close_each_lead_t
                 writer.write(response(b"{}", b"connection: close"))
                 return
             if n == 2:
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{\"n")  # the rest never comes
+                writer.write(b'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{"n')  # the rest never comes
                 continue
             writer.write(response(b'{"n":%d}' % n))
             if n == 3:
@@ -226,7 +226,7 @@ async def test_connection_close_an_unfinished_body_and_an_idle_close_each_lead_t
 async def test_a_connection_lost_mid_body_fails_the_response() -> None:
     async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: Server) -> None:
         await read_request(reader, server)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"partial")
+        writer.write(b'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"partial')
 
     async with scripted(cut) as server:
         http = client(server)
@@ -290,7 +290,8 @@ async def test_the_limit_holds_a_post_until_a_response_is_released() -> None:
         first = await http.post(server.url, b"1", {})
         second = asyncio.ensure_future(http.post(server.url, b"2", {}))
         await asyncio.sleep(0.1)
-        assert not second.done() and len(server.requests) == 1
+        assert not second.done()
+        assert len(server.requests) == 1
         assert await first.read() == b"1"
         first.release()
         answer = await asyncio.wait_for(second, 5)
