@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ MODES = ("2026-07-28", "legacy")
 
 def _run_command(args: argparse.Namespace) -> int:
     levels = [int(n) for n in args.levels.split(",")]
-    return _run(_modes(args), levels, args.max_calls, args.max_seconds, args.hub_root, audit=not args.no_audit)
+    limits = _Limits(args.max_calls, args.max_seconds, args.rounds)
+    return _run(_modes(args), levels, limits, args.hub_root, audit=not args.no_audit)
 
 
 def _profile_command(args: argparse.Namespace) -> int:
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-calls", type=int, default=2000, help="measured calls per level and target")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="time bound per level and target")
     parser.add_argument("--hub-root", type=Path, default=processes.ROOT, help="run the hub from this tree (A/B)")
+    parser.add_argument("--rounds", type=int, default=4, help="run: alternating windows per level and target")
     parser.add_argument("--no-audit", action="store_true", help="run: the hub with its audit log off")
     parser.add_argument("--seconds", type=float, default=10.0, help="profile: how long py-spy samples")
     parser.add_argument("--concurrency", type=int, default=16, help="profile: load level while sampling")
@@ -90,9 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     return COMMANDS[args.command](args)
 
 
-def _run(
-    modes: list[str], levels: list[int], max_calls: int, max_seconds: float, hub_root: Path, audit: bool = True
-) -> int:
+@dataclass(frozen=True)
+class _Limits:
+    max_calls: int  # per level and target, over all its rounds
+    max_seconds: float  # the same
+    rounds: int
+
+
+def _run(modes: list[str], levels: list[int], limits: _Limits, hub_root: Path, audit: bool = True) -> int:
     results: list[dict[str, Any]] = []
     rss: dict[str, float] = {}
     with processes.upstream() as upstream:
@@ -106,16 +114,17 @@ def _run(
                         {"name": "hub", "url": hub.url, "pid": hub.pid, "key": hub.key},
                     ],
                     "levels": levels,
-                    "max_calls": max_calls,
-                    "max_seconds": max_seconds,
+                    "max_calls": limits.max_calls,
+                    "max_seconds": limits.max_seconds,
+                    "rounds": limits.rounds,
                 }
-                bound = len(levels) * 2 * (max_seconds + 60) + 30
+                bound = len(levels) * (2 * limits.max_seconds + 60 * limits.rounds) + 30
                 results += processes.run_load(plan, timeout_s=bound)
                 rss[mode] = hub.rss_mib()
     comparisons = report.compare(results)
     print(report.table(comparisons, rss))
     print("\n".join(report.verdicts(comparisons)))
-    settings = {"modes": modes, "levels": levels, "max_calls": max_calls, "max_seconds": max_seconds, "audit": audit}
+    settings = {"modes": modes, "levels": levels, **asdict(limits), "audit": audit}
     settings["hub_tree"] = processes.tree_state(hub_root)
     out = processes.CACHE / "latest.json"
     report.save(out, comparisons, rss, settings)

@@ -3,8 +3,9 @@
     python -m bench.load PLAN_JSON      # prints one JSON object: {"levels": [LevelResult, ...]}
 
 Runs in its own process so it does not share a GIL with the hub or the upstream. For every
-concurrency level it measures each target in turn (direct, then via hub), so both see the same
-machine state. Every level is bounded in calls and in seconds.
+concurrency level it connects and warms up each target's agents once, then measures the targets in
+turn (direct, then via hub) in `rounds` short windows each, so both see the same machine state even
+while the shared machine's speed drifts. Every level is bounded in calls and in seconds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import anyio
@@ -40,6 +41,7 @@ class Plan:
     levels: tuple[int, ...]
     max_calls: int
     max_seconds: float
+    rounds: int = 1  # windows per target and level, alternating between targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +60,30 @@ class LevelResult:
 
 
 class _Budget:
-    """Shared by a level's workers: stop at max_calls or at the deadline, whichever comes first."""
+    """One target's window in one round: stop at its share of the calls or at its deadline."""
 
-    def __init__(self, max_calls: int, max_seconds: float) -> None:
-        self.left = max_calls
-        self.max_seconds = max_seconds
-        self.began = self.ended = self.deadline = 0.0
-        self.latencies: list[float] = []
-        self.errors = 0
-
-    def begin(self) -> None:
-        self.began = time.perf_counter()
-        self.deadline = self.began + self.max_seconds
+    def __init__(self, calls: int, seconds: float, samples: _Samples) -> None:
+        self.left = calls
+        self.deadline = time.perf_counter() + seconds
+        self.samples = samples
+        self.finished = _Countdown(0)
 
     def take(self) -> bool:
         if self.left <= 0 or time.perf_counter() >= self.deadline:
             return False
         self.left -= 1
         return True
+
+
+@dataclass
+class _Samples:
+    """What a target's windows add up to over a level's rounds."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    server_cpu: float = 0.0
+    own_cpu: float = 0.0
 
 
 class _Countdown:
@@ -91,57 +99,97 @@ class _Countdown:
             self.event.set()
 
 
-@dataclass(frozen=True, slots=True)
-class _Gates:
-    """The phases a level's workers move through together: warm, measure, then close."""
+class _Pool:
+    """A target's `concurrency` agents, connected and warmed once, measured in windows when told to."""
 
-    warmed: _Countdown
-    start: anyio.Event
-    finished: _Countdown
-    close: anyio.Event
+    def __init__(self, target: Target, concurrency: int) -> None:
+        self.target = target
+        self.concurrency = concurrency
+        self.warmed = _Countdown(concurrency)
+        self._windows: list[_Budget] = []
+        self._closed = False
+        self._changed = anyio.Event()  # set (and replaced) when a window opens or the pool closes
+
+    async def measure(self, budget: _Budget) -> None:
+        """Run one window: every agent calls until `budget` runs out; then account its time and CPU."""
+        budget.finished = _Countdown(self.concurrency)
+        cpu_before, own_before = _cpu_seconds(self.target.pid), time.process_time()
+        began = time.perf_counter()
+        self._windows.append(budget)
+        self._announce()
+        await budget.finished.event.wait()
+        samples = budget.samples
+        samples.seconds += time.perf_counter() - began
+        samples.server_cpu += _cpu_seconds(self.target.pid) - cpu_before
+        samples.own_cpu += time.process_time() - own_before
+
+    def close(self) -> None:
+        self._closed = True
+        self._announce()
+
+    def _announce(self) -> None:
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
+
+    async def worker(self, mode: str) -> None:
+        headers = {"Authorization": f"Bearer {self.target.key}"} if self.target.key else {}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0)) as http,
+            Client(streamable_http_client(self.target.url, http_client=http), mode=mode) as client,
+        ):
+            for _ in range(WARMUP_CALLS):
+                await client.call_tool("echo", ARGUMENTS)
+            self.warmed.done()
+            seen = 0
+            while True:
+                changed = self._changed
+                if seen < len(self._windows):
+                    budget = self._windows[seen]
+                    seen += 1
+                    await _calls(client, budget)
+                    budget.finished.done()
+                elif self._closed:
+                    return
+                else:
+                    await changed.wait()
 
 
-async def _worker(target: Target, mode: str, budget: _Budget, gates: _Gates) -> None:
-    headers = {"Authorization": f"Bearer {target.key}"} if target.key else {}
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0)) as http,
-        Client(streamable_http_client(target.url, http_client=http), mode=mode) as client,
-    ):
-        for _ in range(WARMUP_CALLS):
-            await client.call_tool("echo", ARGUMENTS)
-        gates.warmed.done()
-        await gates.start.wait()
-        while budget.take():
-            began = time.perf_counter()
-            try:
-                failed = (await client.call_tool("echo", ARGUMENTS)).is_error
-            except Exception:
-                failed = True
-            budget.ended = time.perf_counter()
-            if failed:
-                budget.errors += 1
-            else:
-                budget.latencies.append(budget.ended - began)
-        gates.finished.done()
-        await gates.close.wait()
+async def _calls(client: Client, budget: _Budget) -> None:
+    samples = budget.samples
+    while budget.take():
+        began = time.perf_counter()
+        try:
+            failed = (await client.call_tool("echo", ARGUMENTS)).is_error
+        except Exception:
+            failed = True
+        if failed:
+            samples.errors += 1
+        else:
+            samples.latencies.append(time.perf_counter() - began)
 
 
-async def run_level(target: Target, plan: Plan, concurrency: int) -> LevelResult:
-    """Open `concurrency` agents, warm each up, then measure until the budget runs out."""
-    gates = _Gates(_Countdown(concurrency), anyio.Event(), _Countdown(concurrency), anyio.Event())
-    budget = _Budget(plan.max_calls, plan.max_seconds)
-    with anyio.fail_after(plan.max_seconds + 60):  # connect + warm-up + measure: never unbounded
+async def run_level(plan: Plan, concurrency: int) -> list[LevelResult]:
+    """Connect and warm every target's agents, then measure the targets in turn, `plan.rounds` times.
+
+    Alternating in short windows, rather than one target after the other, gives both the same
+    machine: on a shared machine the speed of the cores drifts over seconds.
+    """
+    pools = [_Pool(target, concurrency) for target in plan.targets]
+    samples = [_Samples() for _ in pools]
+    rounds = max(1, plan.rounds)
+    with anyio.fail_after(plan.max_seconds * len(pools) + 60 * rounds):  # connect + warm-up + measure: bounded
         async with anyio.create_task_group() as tg:
-            for _ in range(concurrency):
-                tg.start_soon(_worker, target, plan.mode, budget, gates)
-            await gates.warmed.event.wait()
-            cpu_before, own_before = _cpu_seconds(target.pid), time.process_time()
-            budget.begin()
-            gates.start.set()
-            await gates.finished.event.wait()
-            cpu, own = _cpu_seconds(target.pid) - cpu_before, time.process_time() - own_before
-            gates.close.set()
-    return _summarise(target, plan, concurrency, budget, cpu, own)
+            for pool in pools:
+                for _ in range(concurrency):
+                    tg.start_soon(pool.worker, plan.mode)
+            for pool in pools:
+                await pool.warmed.event.wait()
+            for _ in range(rounds):
+                for pool, kept in zip(pools, samples, strict=True):
+                    await pool.measure(_Budget(plan.max_calls // rounds, plan.max_seconds / rounds, kept))
+            for pool in pools:
+                pool.close()
+    return [_summarise(pool.target, plan, concurrency, kept) for pool, kept in zip(pools, samples, strict=True)]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -150,12 +198,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _summarise(
-    target: Target, plan: Plan, concurrency: int, budget: _Budget, cpu: float, own_cpu: float
-) -> LevelResult:
-    ordered = sorted(budget.latencies)
+def _summarise(target: Target, plan: Plan, concurrency: int, samples: _Samples) -> LevelResult:
+    ordered = sorted(samples.latencies)
     calls = len(ordered)
-    seconds = max(0.0, budget.ended - budget.began)
+    seconds = samples.seconds
 
     def pct(q: float) -> float:
         return ordered[min(calls - 1, round(q * (calls - 1)))] * 1000 if calls else float("nan")
@@ -165,24 +211,23 @@ def _summarise(
         mode=plan.mode,
         concurrency=concurrency,
         calls=calls,
-        errors=budget.errors,
+        errors=samples.errors,
         seconds=round(seconds, 3),
         p50_ms=round(pct(0.50), 3),
         p99_ms=round(pct(0.99), 3),
         calls_per_s=round(calls / seconds, 1) if seconds else 0.0,
-        server_cpu_ms_per_call=round(cpu * 1000 / calls, 3) if calls else float("nan"),
-        client_cpu_ms_per_call=round(own_cpu * 1000 / calls, 3) if calls else float("nan"),
+        server_cpu_ms_per_call=round(samples.server_cpu * 1000 / calls, 3) if calls else float("nan"),
+        client_cpu_ms_per_call=round(samples.own_cpu * 1000 / calls, 3) if calls else float("nan"),
     )
 
 
 async def run(plan: Plan) -> list[LevelResult]:
     results: list[LevelResult] = []
     for level in plan.levels:
-        for target in plan.targets:
-            results.append(await run_level(target, plan, level))
+        for result in await run_level(plan, level):
+            results.append(result)
             print(
-                f"  {plan.mode:>10} c={level:<3} {target.name:<6} {results[-1].calls_per_s:8.1f} calls/s",
-                file=sys.stderr,
+                f"  {plan.mode:>10} c={level:<3} {result.target:<6} {result.calls_per_s:8.1f} calls/s", file=sys.stderr
             )
     return results
 
@@ -195,6 +240,7 @@ def parse_plan(text: str) -> Plan:
         levels=tuple(raw["levels"]),
         max_calls=raw["max_calls"],
         max_seconds=raw["max_seconds"],
+        rounds=raw.get("rounds", 1),
     )
 
 
