@@ -25,6 +25,7 @@ _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 # Library buckets for self time, first match wins; matched against the frame's file path, which
 # py-spy prints relative to its sys.path entry: `func (mcp/server/runner.py:230)`.
 _BUCKETS: tuple[tuple[str, str], ...] = (
+    ("lean path's HTTP client (http1 + httptools)", r"\((connectors/mcp/http1\.py|httptools/|yarl/)"),
     ("hub + connectors (our code)", r"\((hub|connectors)/"),
     ("mcp SDK server", r"\(mcp/server/"),
     ("mcp SDK client", r"\(mcp/client/"),
@@ -32,7 +33,6 @@ _BUCKETS: tuple[tuple[str, str], ...] = (
     ("mcp_types", r"\(mcp_types/"),
     ("pydantic", r"\(pydantic(_core)?/"),
     ("httpx2 / httpcore2 (client to upstream)", r"\((httpx2|httpcore2?)/"),
-    ("aiohttp (lean path to upstream)", r"\((aiohttp|yarl|multidict)/"),
     ("uvicorn + h11 (HTTP server)", r"\((uvicorn|h11)/"),
     ("starlette", r"\((starlette|sse_starlette)/"),
     ("anyio", r"\(anyio/"),
@@ -55,7 +55,7 @@ _LAYERS: tuple[tuple[str, str], ...] = (
     ("SDK client session to upstream (build, validate result)", r"^(ClientSession|JSONRPCDispatcher)\..* \(mcp/"),
     ("SDK client transport to upstream", r"^StreamableHTTPTransport\."),
     ("httpx2 + httpcore2 to upstream", r"\((httpx2|httpcore2?)/"),
-    ("lean path: LeanCalls + aiohttp to upstream", r"^LeanCalls\.|\((aiohttp|yarl|multidict)/"),
+    ("lean path: LeanCalls + its HTTP client to upstream", r"^LeanCalls\.|\((connectors/mcp/http1\.py|yarl)/?"),
 )
 _MAIN_THREAD = "_run_module_as_main ("  # `python -m hub.cli`: the event loop's thread
 _IDLE = ("EpollSelector.select (selectors.py", "select (selectors.py")
