@@ -205,6 +205,7 @@ class _Connection(asyncio.Protocol):
         self._unread = 0
         self._paused = False
         self._headers_done = False
+        self._awaiting = False  # a request was sent and its response has not ended
         self._framed = False  # the body has a length or is chunked, so the end of the connection is not its end
         self._error: BaseException | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -222,6 +223,7 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         self.reusable = False
         self.status, self.raw_headers, self._headers_done, self.complete, self._framed = 0, [], False, False, False
+        self._awaiting = True
         self._last_read = self._loop.time()
         self._transport.write(data)
 
@@ -265,7 +267,8 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(HttpConnectionError(f"malformed HTTP response: {exc}"))
+            if not self.complete:  # a response that did end stays good; only the connection is dropped
+                self._fail(HttpConnectionError(f"malformed HTTP response: {exc}"))
             self.close()
 
     def eof_received(self) -> bool | None:
@@ -281,6 +284,10 @@ class _Connection(asyncio.Protocol):
             self._fail(HttpConnectionError(f"connection closed before the response was complete ({exc or 'EOF'})"))
 
     # --- httptools callbacks ---------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if not self._awaiting:  # bytes nobody asked for: this connection cannot be trusted with another request
+            raise HttpConnectionError("the upstream sent a response to no request")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.raw_headers.append((name.decode("latin-1"), value.decode("latin-1")))
@@ -301,6 +308,7 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        self._awaiting = False
         self.complete = True
         self.reusable = self._parser.should_keep_alive()
         self._cancel_timer()

@@ -310,3 +310,20 @@ async def test_a_refused_connection_fails_with_a_connection_error() -> None:
     with pytest.raises(ValueError, match="origin"):
         await http.post(url.with_port(1), b"{}", {})
     await http.aclose()
+
+
+async def test_bytes_after_a_complete_response_end_the_connection_not_the_response() -> None:
+    async def chatty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: Server) -> None:
+        while await read_request(reader, server):
+            writer.write(response(b'{"n":%d}' % len(server.requests)) + response(b'{"unasked":true}'))
+
+    async with scripted(chatty) as server:
+        http = client(server)
+        first = await http.post(server.url, b"{}", {})
+        assert await first.read() == b'{"n":1}'
+        first.release()
+        second = await http.post(server.url, b"{}", {})  # on a new connection: the first one was closed
+        assert await second.read() == b'{"n":2}'
+        second.release()
+        await http.aclose()
+    assert server.connections == 2
