@@ -194,18 +194,18 @@ class _Watcher:
     def __init__(self, tg: TaskGroup | None, answer: _Answer, receive: Receive, call: anyio.CancelScope) -> None:
         self._tg, self._answer, self._receive, self._call = tg, answer, receive, call
         self._scope = anyio.CancelScope()
-        self._done: anyio.Event | None = None
+        self._done = anyio.Event()  # made here, in the call's task: the timer's callback runs in no task
+        self._started = False
         loop = asyncio.get_running_loop()
         self._keepalive_at = loop.time() + KEEPALIVE_S
         self._timer = loop.call_later(WATCH_AFTER_S, self._start) if tg is not None else None
 
     def _start(self) -> None:
         assert self._tg is not None
-        self._done = anyio.Event()
+        self._started = True
         self._tg.start_soon(self._watch)
 
     async def _watch(self) -> None:
-        assert self._done is not None
         try:
             with self._scope:
                 silence_s = self._keepalive_at - asyncio.get_running_loop().time()
@@ -217,7 +217,7 @@ class _Watcher:
         """End the watch (or its timer) and wait until the watcher has stopped writing."""
         if self._timer is not None:
             self._timer.cancel()
-        if self._done is not None:  # started (anyio's cancel() formats the task's repr: only when needed)
+        if self._started:  # (anyio's cancel() formats the task's repr: only when needed)
             self._scope.cancel()
             with anyio.CancelScope(shield=True):
                 await self._done.wait()
