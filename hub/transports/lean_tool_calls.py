@@ -48,8 +48,10 @@ from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
     MCP_PARAM_HEADER_PREFIX,
     InboundModernRoute,
+    _annotated_positions,  # private, `mcp` is pinned
     classify_inbound_request,
     find_duplicated_routing_header,
+    find_invalid_x_mcp_header,
     validate_mcp_param_headers,
 )
 from mcp.shared.message import MessageMetadata, ServerMessageMetadata
@@ -63,6 +65,7 @@ from hub.transports.mcp_server import VirtualMcpServer
 _ENVELOPE_KEYS: Final = frozenset(("jsonrpc", "id", "method", "params"))
 _PARAM_HEADER_PREFIX: Final = MCP_PARAM_HEADER_PREFIX.lower()
 KEEPALIVE_S: float = 15.0  # the SDK's `_SSE_PING_INTERVAL`: silence longer than this commits to SSE
+_DECLARED_MAX = 4096  # tools whose header declarations are remembered; beyond, the memory starts over
 WATCH_AFTER_S = 0.25  # a call still running after this gets a task watching for disconnects (and keepalives)
 _SSE_HEADERS: Final = [
     (b"content-type", b"text/event-stream"),
@@ -121,6 +124,7 @@ class LeanToolCalls:
     def __init__(self, security: TransportSecuritySettings) -> None:
         self._security = TransportSecurityMiddleware(security)
         self._tg: TaskGroup | None = None
+        self._declared: dict[tuple[str, str], tuple[Mapping[str, Any], bool]] = {}
 
     def attach(self, tg: TaskGroup | None) -> None:
         """The task group that runs the watchers of long calls (the endpoints' own); None when it ends."""
@@ -170,22 +174,39 @@ class LeanToolCalls:
         if find_duplicated_routing_header(request.headers.items()) is not None:
             return None
         route = classify_inbound_request(message, headers=dict(request.headers))
-        if not isinstance(route, InboundModernRoute) or _param_headers_refused(server, message, request):
+        if not isinstance(route, InboundModernRoute) or self._param_headers_refused(server, message, request):
             return None
         return route
 
+    def _param_headers_refused(self, server: VirtualMcpServer, message: Mapping[str, Any], request: Request) -> bool:
+        """The SDK's `Mcp-Param-*` check of a tools/call, with the virtual server's schema lookup."""
+        params = message["params"]
+        name, arguments = params.get("name"), params.get("arguments")
+        if not isinstance(name, str) or (arguments is not None and not isinstance(arguments, Mapping)):
+            return False  # the kernel refuses these params itself
+        arguments = arguments or {}
+        if not arguments and not any(header.startswith(_PARAM_HEADER_PREFIX) for header in request.headers):
+            return False
+        schema = server.header_checked_schema(name)
+        if schema is None or not self._declares_headers((server.name, name), schema):
+            return False
+        return validate_mcp_param_headers(schema, arguments, request.headers) is not None
 
-def _param_headers_refused(server: VirtualMcpServer, message: Mapping[str, Any], request: Request) -> bool:
-    """The SDK's `Mcp-Param-*` check of a tools/call, with the virtual server's schema lookup."""
-    params = message["params"]
-    name, arguments = params.get("name"), params.get("arguments")
-    if not isinstance(name, str) or (arguments is not None and not isinstance(arguments, Mapping)):
-        return False  # the kernel refuses these params itself
-    arguments = arguments or {}
-    if not arguments and not any(header.startswith(_PARAM_HEADER_PREFIX) for header in request.headers):
-        return False
-    schema = server.header_checked_schema(name)
-    return schema is not None and validate_mcp_param_headers(schema, arguments, request.headers) is not None
+    def _declares_headers(self, tool: tuple[str, str], schema: Mapping[str, Any]) -> bool:
+        """Whether the SDK's check can refuse anything for `schema`, remembered while the schema stays the same.
+
+        `validate_mcp_param_headers` compares only the properties a valid schema annotates with
+        `x-mcp-header`; for a schema with none (most tools) it always passes, after walking the
+        whole schema twice on every call.
+        """
+        known = self._declared.get(tool)
+        if known is not None and known[0] is schema:
+            return known[1]
+        if len(self._declared) > _DECLARED_MAX:
+            self._declared.clear()
+        declares = find_invalid_x_mcp_header(schema) is None and next(_annotated_positions(schema), None) is not None
+        self._declared[tool] = (schema, declares)
+        return declares
 
 
 class _Watcher:
@@ -193,21 +214,24 @@ class _Watcher:
 
     def __init__(self, tg: TaskGroup | None, answer: _Answer, receive: Receive, call: anyio.CancelScope) -> None:
         self._tg, self._answer, self._receive, self._call = tg, answer, receive, call
-        self._scope = anyio.CancelScope()
-        self._done = anyio.Event()  # made here, in the call's task: the timer's callback runs in no task
-        self._started = False
+        self._scope: anyio.CancelScope | None = None
+        self._done: asyncio.Event | None = None  # asyncio's: made in the timer's callback, which runs in no task
+        self._stopped = False
         loop = asyncio.get_running_loop()
         self._keepalive_at = loop.time() + KEEPALIVE_S
         self._timer = loop.call_later(WATCH_AFTER_S, self._start) if tg is not None else None
 
     def _start(self) -> None:
         assert self._tg is not None
-        self._started = True
+        self._done = asyncio.Event()
         self._tg.start_soon(self._watch)
 
     async def _watch(self) -> None:
+        assert self._done is not None
         try:
-            with self._scope:
+            if self._stopped:
+                return
+            with anyio.CancelScope() as self._scope:
                 silence_s = self._keepalive_at - asyncio.get_running_loop().time()
                 await self._answer.keep_alive(self._receive, self._call, silence_s)
         finally:
@@ -215,10 +239,12 @@ class _Watcher:
 
     async def stop(self) -> None:
         """End the watch (or its timer) and wait until the watcher has stopped writing."""
+        self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
-        if self._started:  # (anyio's cancel() formats the task's repr: only when needed)
-            self._scope.cancel()
+        if self._done is not None:  # started (anyio's cancel() formats the task's repr: only when needed)
+            if self._scope is not None:
+                self._scope.cancel()
             with anyio.CancelScope(shield=True):
                 await self._done.wait()
 
