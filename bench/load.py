@@ -62,11 +62,11 @@ class LevelResult:
 class _Budget:
     """One target's window in one round: stop at its share of the calls or at its deadline."""
 
-    def __init__(self, calls: int, seconds: float, samples: _Samples) -> None:
+    def __init__(self, calls: int, seconds: float, samples: _Samples, workers: int) -> None:
         self.left = calls
         self.deadline = time.perf_counter() + seconds
         self.samples = samples
-        self.finished = _Countdown(0)
+        self.finished = _Countdown(workers)  # each of the pool's workers says when it is done
 
     def take(self) -> bool:
         if self.left <= 0 or time.perf_counter() >= self.deadline:
@@ -110,15 +110,14 @@ class _Pool:
         self._closed = False
         self._changed = anyio.Event()  # set (and replaced) when a window opens or the pool closes
 
-    async def measure(self, budget: _Budget) -> None:
-        """Run one window: every agent calls until `budget` runs out; then account its time and CPU."""
-        budget.finished = _Countdown(self.concurrency)
+    async def measure(self, calls: int, seconds: float, samples: _Samples) -> None:
+        """One window: the agents call until `calls` are made or `seconds` pass; its time and CPU go to `samples`."""
+        budget = _Budget(calls, seconds, samples, self.concurrency)
         cpu_before, own_before = _cpu_seconds(self.target.pid), time.process_time()
         began = time.perf_counter()
         self._windows.append(budget)
         self._announce()
         await budget.finished.event.wait()
-        samples = budget.samples
         samples.seconds += time.perf_counter() - began
         samples.server_cpu += _cpu_seconds(self.target.pid) - cpu_before
         samples.own_cpu += time.process_time() - own_before
@@ -186,7 +185,7 @@ async def run_level(plan: Plan, concurrency: int) -> list[LevelResult]:
                 await pool.warmed.event.wait()
             for _ in range(rounds):
                 for pool, kept in zip(pools, samples, strict=True):
-                    await pool.measure(_Budget(plan.max_calls // rounds, plan.max_seconds / rounds, kept))
+                    await pool.measure(plan.max_calls // rounds, plan.max_seconds / rounds, kept)
             for pool in pools:
                 pool.close()
     return [_summarise(pool.target, plan, concurrency, kept) for pool, kept in zip(pools, samples, strict=True)]
