@@ -15,7 +15,7 @@ only what that request needs:
 - the response parsed by httptools (llhttp, the parser uvicorn serves with): status and headers
   first, then the body read whole or chunk by chunk (chunked, `Content-Length` or until close), with
   reading paused while a slow consumer has more than `_HIGH_WATER` bytes unread;
-- a response that was not read to its end, or whose server asked to close, closes its connection;
+- a response released before its body ended, or whose server asked to close, closes its connection;
   so does cancellation. Nothing is retried: a POST that may have reached the upstream is not resent.
 - a read timeout: no byte from the server for `read_timeout_s` fails the response with
   `TimeoutError` (checked lazily, with one timer per response rather than one per read).
@@ -181,7 +181,7 @@ class Response:
             yield chunk
 
     def release(self) -> None:
-        """Done with the response: its connection is reused if the body was read to its end, else closed."""
+        """Done with the response: its connection is reused if the whole body has arrived, else closed."""
         self._finish(reuse=self._connection.complete)
 
     def close(self) -> None:
