@@ -13,6 +13,14 @@ from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 from hub.errors import UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError
 
 
+class CallStreamEndedError(MCPError):
+    """One call's SSE answer ended, or failed, before its response (and could not be resumed).
+
+    The SDK reports it with CONNECTION_CLOSED, as it reports a session that closed; but only that
+    call is lost: the upstream's connection is fine, so it is not restarted for it.
+    """
+
+
 class upstream_failures:  # noqa: N801  # a context manager, named like the function it replaced
     """Run one outbound call under `deadline`; `on_broken` runs when the connection itself failed.
 
@@ -50,6 +58,8 @@ class upstream_failures:  # noqa: N801  # a context manager, named like the func
         upstream = self._upstream
         if isinstance(exc, TimeoutError | httpx2.TimeoutException):
             return self._timeout()
+        if isinstance(exc, CallStreamEndedError):
+            return UpstreamUnavailableError(f"upstream {upstream!r}: {exc.message}", upstream=upstream)
         if isinstance(exc, MCPError):
             if exc.code == CONNECTION_CLOSED:
                 self._on_broken()

@@ -1,7 +1,8 @@
-"""The lean tools/call path's HTTP client: keep-alive HTTP/1.1 POSTs to one upstream origin.
+"""The lean tools/call path's HTTP client: keep-alive HTTP/1.1 requests to one upstream origin.
 
 The lean path (connectors/mcp/lean_calls.py) sends one kind of request to one upstream: a POST with
-a JSON body, answered by a JSON body or an SSE stream. aiohttp did this for it, and was a tenth of
+a JSON body, answered by a JSON body or an SSE stream (and, when an upstream ends that stream early
+for the client to resume, a GET with `Last-Event-ID`). aiohttp did this for it, and was a tenth of
 the hub's instructions per tools/call: a request and response object graph, a writer task, cookie,
 redirect, trace and timeout machinery per POST (measured, docs/performance.md). This client does
 only what that request needs:
@@ -11,7 +12,8 @@ only what that request needs:
   after `keepalive_s` idle (below the server's own idle close, so a reused connection is one the
   server still holds), at most `limit` open at once;
 - the request written in one send: request line, `Host`, the caller's headers, `Content-Length`
-  and the body (header names and values are checked: a CR, LF or NUL in them is refused, never sent);
+  (none for a GET without a body) and the body (header names and values are checked: a CR, LF or
+  NUL in them is refused, never sent);
 - the response parsed by httptools (llhttp, the parser uvicorn serves with): status and headers
   first, then the body read whole or chunk by chunk (chunked, `Content-Length` or until close), with
   reading paused while a slow consumer has more than `_HIGH_WATER` bytes unread;
@@ -65,7 +67,7 @@ class Headers:
 
 
 class Http1Client:
-    """A keep-alive connection pool to one origin; `post` sends one request and returns its response."""
+    """A keep-alive connection pool to one origin; `request` (or `post`) sends one request and returns its response."""
 
     def __init__(
         self,
@@ -95,6 +97,10 @@ class Http1Client:
 
     async def post(self, url: yarl.URL, body: bytes, headers: Mapping[str, str]) -> Response:
         """Send `body` to `url` (on this client's origin) and return the response once its headers arrived."""
+        return await self.request("POST", url, headers, body)
+
+    async def request(self, method: str, url: yarl.URL, headers: Mapping[str, str], body: bytes = b"") -> Response:
+        """Send one request to `url` (on this client's origin); a GET without a body has no content-length."""
         if url.origin() != self._origin:
             raise ValueError(f"{url} is not on this client's origin {self._origin}")
         target = url.raw_path_qs or "/"
@@ -102,16 +108,19 @@ class Http1Client:
         if any(name.lower() in self._names for name in headers):  # the request's own value wins
             overridden = {name.lower() for name in headers}
             fixed = _header_lines({k: v for k, v in self._headers.items() if k.lower() not in overridden})
+        length = b"" if method == "GET" and not body else b"content-length: %d\r\n" % len(body)
         head = b"".join(
             (
-                b"POST ",
+                method.encode("ascii"),
+                b" ",
                 target.encode("ascii"),
                 b" HTTP/1.1\r\n",
                 fixed,
                 _header_lines(headers),
-                b"content-length: %d\r\n\r\n" % len(body),
+                length,
             )
         )
+        head += b"\r\n"
         await self._slots.acquire()
         connection: _Connection | None = None
         try:

@@ -25,10 +25,13 @@ POST, which is that era's cancellation signal and what the SDK transport does. I
 (2025) a call joins the SDK client's session, and connectors/mcp/lean_handshake.py says what it
 takes from it: the session id, an id space of its own, the dispatcher that answers the upstream's
 requests for input, and `notifications/cancelled` on cancellation. A redirect (the upstream ran
-nothing) goes back to the SDK path, which has the redirect rules. One difference is kept on purpose:
-an SSE stream that ends without an answer is not resumed with `Last-Event-ID` (the SDK would try);
-it fails like an unresumable one. The HTTP client is an asyncio protocol, and needs the asyncio loop,
-which the hub runs on (see STYLE.md, "Async with anyio").
+nothing) goes back to the SDK path, which has the redirect rules. An SSE stream that ends before its
+answer, after an event id (an upstream polling its clients, SEP-1699), is resumed as the SDK
+transport resumes it: after the stream's `retry` (or 1 s), a GET with `Last-Event-ID`, again while
+resumed streams end early, giving up after two failed attempts in a row; a call that never gets its
+answer fails alone (`CallStreamEndedError`), without taking its upstream down. The HTTP client is
+an asyncio protocol, and needs the asyncio loop, which the hub runs on (see STYLE.md, "Async with
+anyio").
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -46,7 +50,11 @@ import mcp_types as types
 import yarl
 from mcp import Client
 from mcp.client.session import IncomingMessage
-from mcp.client.streamable_http import DEFAULT_MAX_SSE_EVENT_SIZE
+from mcp.client.streamable_http import (
+    DEFAULT_MAX_SSE_EVENT_SIZE,
+    DEFAULT_RECONNECTION_DELAY_MS,
+    MAX_RECONNECTION_ATTEMPTS,
+)
 from mcp.shared.dispatcher import CallOptions
 from mcp.shared.exceptions import MCPError
 from mcp_types import methods as _methods
@@ -54,6 +62,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry.propagate import inject
 from pydantic import ValidationError
 
+from connectors.mcp.errors import CallStreamEndedError
 from connectors.mcp.http1 import Http1Client, HttpConnectionError, Response
 from connectors.mcp.lean_handshake import HandshakeSession
 from connectors.mcp.transport import SessionIdTap
@@ -134,7 +143,7 @@ class LeanCalls:
             await self._abandon(request_id)
             raise
         try:
-            raw = await self._answer(response)
+            raw = await self._answer(response, headers)
         except HttpConnectionError as exc:
             response.close()
             raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
@@ -156,17 +165,20 @@ class LeanCalls:
             await self._handshake.abandon(request_id)
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> Response:
-        """POST `body`, signed by the upstream's `auth` flow when it has one (which may retry once on a 401)."""
+        return await self._send("POST", body, headers)
+
+    async def _send(self, method: str, body: bytes, headers: dict[str, str]) -> Response:
+        """Send one request, signed by the upstream's `auth` flow when it has one (which may retry once on a 401)."""
         if self._auth is None:
-            return await self._http.post(self._url, body, headers)
-        unsigned = httpx2.Request("POST", str(self._url), headers=headers, content=body)
+            return await self._http.request(method, self._url, headers, body)
+        unsigned = httpx2.Request(method, str(self._url), headers=headers, content=body)
         before = dict(unsigned.headers)
         flow = self._auth.async_auth_flow(unsigned)
         try:
             signed = await flow.__anext__()
             while True:
                 added = {k: v for k, v in signed.headers.items() if before.get(k) != v}
-                response = await self._http.post(yarl.URL(str(signed.url)), body, {**headers, **added})
+                response = await self._http.request(method, yarl.URL(str(signed.url)), {**headers, **added}, body)
                 try:
                     signed = await flow.asend(httpx2.Response(response.status, request=signed))
                 except StopAsyncIteration:
@@ -195,7 +207,7 @@ class LeanCalls:
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         return body, headers
 
-    async def _answer(self, response: Response) -> dict[str, Any] | None:
+    async def _answer(self, response: Response, headers: dict[str, str]) -> dict[str, Any] | None:
         status = response.status
         if status == 202:
             raise MCPError(code=types.INVALID_REQUEST, message="server answered a request with 202 Accepted")
@@ -214,16 +226,59 @@ class LeanCalls:
             except ValidationError as exc:
                 raise MCPError(code=types.PARSE_ERROR, message=f"Failed to parse JSON response: {exc}") from exc
         elif content_type.startswith("text/event-stream"):
-            message = await self._from_events(response)
+            message = await self._from_events(response, headers)
         else:
             raise MCPError(code=types.INVALID_REQUEST, message=f"Unexpected content type: {content_type}")
         return _outcome(message)
 
-    async def _from_events(self, response: Response) -> types.JSONRPCMessage:
-        """Read an SSE answer with httpx2's parser (the SDK transport's), relaying notifications on the way."""
+    async def _from_events(self, response: Response, headers: dict[str, str]) -> types.JSONRPCMessage:
+        """The answer on an SSE stream, resumed with `Last-Event-ID` as the SDK transport resumes it."""
+        cursor = _Cursor()
+        message = await self._read_events(response, cursor)
+        failures = 0
+        while message is None:
+            if cursor.event_id is None:
+                raise CallStreamEndedError(code=types.CONNECTION_CLOSED, message="SSE stream ended without a response")
+            if failures >= MAX_RECONNECTION_ATTEMPTS:
+                raise CallStreamEndedError(
+                    code=types.CONNECTION_CLOSED, message="SSE stream ended and reconnection attempts were exhausted"
+                )
+            await anyio.sleep(
+                (cursor.retry_ms if cursor.retry_ms is not None else DEFAULT_RECONNECTION_DELAY_MS) / 1000
+            )
+            try:
+                message = await self._resume(headers, cursor)
+                failures = 0  # a stream was resumed: if it ends early again, the attempts start over
+            except _NotResumedError:
+                failures += 1
+        return message
+
+    async def _resume(self, headers: dict[str, str], cursor: _Cursor) -> types.JSONRPCMessage | None:
+        """One GET with `Last-Event-ID`: the answer, or None when this stream too ended before it."""
+        assert cursor.event_id is not None
+        resumed = {k: v for k, v in headers.items() if k != "content-type"} | {"last-event-id": cursor.event_id}
+        try:
+            response = await self._send("GET", b"", resumed)
+        except HttpConnectionError as exc:
+            raise _NotResumedError from exc
+        try:
+            content_type = response.headers.get("content-type", "").lower()
+            if response.status != 200 or not content_type.startswith("text/event-stream"):
+                raise _NotResumedError
+            return await self._read_events(response, cursor)
+        finally:
+            response.release()
+
+    async def _read_events(self, response: Response, cursor: _Cursor) -> types.JSONRPCMessage | None:
+        """Read an SSE stream with httpx2's parser (the SDK transport's) up to the answer, relaying
+        notifications on the way; None if the stream ended first (`cursor` then says where)."""
         events = httpx2.EventSource(_as_httpx_response(response, self._url), max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE)
         try:
             async for sse in events:
+                if sse.id:
+                    cursor.event_id = sse.id
+                if sse.retry is not None:
+                    cursor.retry_ms = sse.retry
                 if sse.event != "message" or not sse.data:
                     continue  # priming events and unknown event types, as the SDK transport skips them
                 try:
@@ -234,8 +289,11 @@ class LeanCalls:
                     return message
                 await self._from_upstream(message)
         except httpx2.SSEError as exc:
-            raise MCPError(code=types.CONNECTION_CLOSED, message=f"SSE stream failed: {exc}") from exc
-        raise MCPError(code=types.CONNECTION_CLOSED, message="SSE stream ended without a response")
+            raise CallStreamEndedError(code=types.CONNECTION_CLOSED, message=f"SSE stream failed: {exc}") from exc
+        except HttpConnectionError:
+            if cursor.event_id is None:
+                raise  # nothing to resume from: the connection failed, as the SDK transport reports it
+        return None
 
     async def _from_upstream(self, message: types.JSONRPCRequest | types.JSONRPCNotification) -> None:
         """A request or notification the upstream sent on the call's stream, before its answer."""
@@ -275,6 +333,18 @@ class LeanCalls:
         with contextlib.suppress(KeyError):  # a method the version's table lacks: the SDK skips the check too
             _methods.validate_server_result("tools/call", self._version, raw)
         return raw
+
+
+@dataclass
+class _Cursor:
+    """Where an SSE answer got to: its last event id and the reconnection delay it asked for."""
+
+    event_id: str | None = None
+    retry_ms: int | None = None
+
+
+class _NotResumedError(Exception):
+    """A resuming GET was refused or could not connect: one failed attempt."""
 
 
 def _outcome(message: types.JSONRPCMessage) -> dict[str, Any]:

@@ -23,9 +23,12 @@ import pytest
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, ElicitResult, TextContent
 
+from connectors.mcp.lean_calls import LeanCalls
+
 pytestmark = pytest.mark.anyio
 
 ECHO = Path(__file__).resolve().parents[2] / "servers" / "echo.py"
+EVERYTHING = Path(__file__).resolve().parents[3] / "examples" / "servers" / "everything.py"
 KEY = "hub_lean_calls_key_00000000000000000000000"
 TIMEOUT = 30.0
 CALL_TIMEOUT_S = 2.0
@@ -319,3 +322,37 @@ async def test_a_2025_agent_on_an_auto_upstream_takes_the_lean_path_on_the_hands
     ignored = LIBRARY_HEADERS | {"mcp-session-id"}
     lean, sdk = ({k: v for k, v in seen[p].items() if k not in ignored} for p in PATHS)
     assert lean == sdk
+
+
+@pytest.mark.parametrize("era", list(ERAS))
+async def test_a_call_whose_stream_the_upstream_ends_early_is_resumed_alike(
+    era, start_upstream, run_hub, make_hub_config, open_agent, monkeypatch
+) -> None:
+    """SEP-1699 polling: the upstream ends the call's SSE stream after its priming event, then answers.
+
+    The everything server's `test_reconnection` does that where the SDK offers it (a 2025-11-25
+    session with an event store); the client resumes with `Last-Event-ID`. Neither the call nor the
+    upstream may suffer: before the lean path resumed, the call failed and its upstream was restarted.
+    """
+    resumed: list[str | None] = []
+    original = LeanCalls._resume
+
+    async def counting(self: LeanCalls, headers: dict[str, str], cursor: Any) -> Any:
+        resumed.append(cursor.event_id)
+        return await original(self, headers, cursor)
+
+    monkeypatch.setattr(LeanCalls, "_resume", counting)
+    async with (
+        start_upstream(EVERYTHING, "--transport", "streamable-http") as url,
+        run_hub(make_hub_config(**twin_config(url, era))) as running,
+    ):
+        twin = Twin(running, era, ERAS[era])
+        outcomes = {path: await answer(twin, open_agent, path, "test_reconnection", {}) for path in PATHS}
+        health = {path: running.hub.upstreams[path].health for path in PATHS}
+        states = {path: (health[path].state, health[path].restarts) for path in PATHS}
+    assert outcomes["lean"] == outcomes["sdk"]
+    assert text_of(outcomes["lean"]) == "Reconnection test completed"
+    assert states == {path: ("ready", 0) for path in PATHS}
+    if era == "legacy":  # at 2026-07-28 the SDK's server has no stream to end: the call just answers
+        assert len(resumed) == 1
+        assert resumed[0]
