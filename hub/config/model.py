@@ -69,6 +69,10 @@ class ServerConfig(_Model):
     # A request POSTed to an open 2025-era session gets its SSE answer written in the POST's own
     # task (hub/transports/handshake_posts.py); false: sse-starlette's response, as the SDK writes it.
     lean_handshake_posts: bool = True
+    # With lean_handshake_posts, a 2025-era request whose response is ready within this long, with
+    # nothing streamed before it, is answered as one JSON body (the connection stays reusable); a
+    # slower or streaming one gets the primed, resumable SSE answer. 0: always SSE.
+    handshake_json_within_s: Annotated[float, Field(ge=0, le=60)] = 0.25
 
 
 class StorageConfig(_Model):

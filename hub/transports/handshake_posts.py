@@ -21,6 +21,17 @@ how hub/serve.py ends them, having turned sse-starlette's own watch of uvicorn's
 sends sse-starlette's ping comment every 15 s. Initialize, notifications, responses, GET and DELETE
 stay with the SDK.
 
+A request whose response is the first thing routed to it, within `json_within_s` of its dispatch
+(`server.handshake_json_within_s`, 0.25 s by default), is answered as one JSON body instead, as the
+SDK's JSON-response mode writes it. The spec lets a server answer any request either way; the
+difference is the connection: a client reads a JSON body to its end and keeps the connection, where
+the SDK client closes an SSE answer as soon as it has the response, before the chunked stream's end,
+and so opens a new TCP connection for every call (which cost the hub about half its CPU per
+handshake-era call, see docs/performance.md). The priming event is still stored before dispatch, so
+a request that is slower, or that streams progress, logs or server requests before its response,
+gets the SSE answer above, primed and resumable, exactly as before; only a client that loses its
+connection within the window has no event id to resume from, and its call is not cancelled.
+
 `server.lean_handshake_posts: false` keeps the SDK's answer for every request;
 tests/hub/transports/test_handshake_posts.py compares both, byte for byte.
 """
@@ -29,7 +40,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import anyio
 import pydantic_core
@@ -55,11 +66,16 @@ log = logging.getLogger(__name__)
 
 PING_S: float = 15.0  # sse-starlette's DEFAULT_PING_INTERVAL
 EXIT_POLL_S: Final = 0.5  # sse-starlette's shutdown watcher polls this often
+JSON_WITHIN_S: Final = 0.25  # server.handshake_json_within_s's default
 _SEP: Final = "\r\n"  # sse-starlette's DEFAULT_SEPARATOR
 
 
 class LeanPostTransport(StreamableHTTPServerTransport):
     """A session's transport whose requests' SSE answers need no per-POST task group of five."""
+
+    def __init__(self, *args: Any, json_within_s: float = JSON_WITHIN_S, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.json_within_s = json_within_s
 
     async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
         admitted = await self._admitted(request)
@@ -74,7 +90,7 @@ class LeanPostTransport(StreamableHTTPServerTransport):
             await super()._handle_post_request(scope, request, receive, send)
             return
         session_message = self._create_session_message(message, request, request_id, protocol_version)
-        await self._answer(request_id, session_message, priming, receive, send)
+        await self._answer(request_id, session_message, priming, scope, receive, send)
 
     async def _admitted(self, request: Request) -> tuple[JSONRPCRequest, str] | None:
         """The request and its protocol version if every SDK check before its SSE answer passes, else None."""
@@ -96,9 +112,15 @@ class LeanPostTransport(StreamableHTTPServerTransport):
         return message, request.headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
 
     async def _answer(
-        self, request_id: str, message: SessionMessage, priming: SSEEvent | None, receive: Receive, send: Send
+        self,
+        request_id: str,
+        message: SessionMessage,
+        priming: SSEEvent | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
-        """Dispatch `message` and stream what the session routes to `request_id` until its response."""
+        """Dispatch `message` and answer with what the session routes to `request_id`, up to its response."""
         writer, session_id = self._read_stream_writer, self.mcp_session_id
         assert writer is not None  # checked by _admitted
         assert session_id is not None
@@ -107,11 +129,17 @@ class LeanPostTransport(StreamableHTTPServerTransport):
         stream = _SseStream(send, session_id)
         try:
             await writer.send(message)  # before the watcher: a client gone already does not undo the call
+            first = await self._first_event(events)
+            if first is not None and isinstance(first.message, JSONRPCResponse | JSONRPCError):
+                await self._create_json_response(first.message)(scope, receive, send)
+                return
             async with anyio.create_task_group() as tg:
                 tg.start_soon(stream.watch, receive, tg.cancel_scope)
                 await stream.start()
                 if priming is not None:
                     await stream.event(priming)
+                if first is not None:
+                    await stream.event(self._create_event_data(first))
                 await self._relay(events, stream)
                 await stream.end()
                 tg.cancel_scope.cancel()  # the watcher's work is over
@@ -119,6 +147,17 @@ class LeanPostTransport(StreamableHTTPServerTransport):
             log.exception("handshake_post.sse_failed")
         finally:
             await self._clean_up_memory_streams(request_id)
+
+    async def _first_event(self, events: MemoryObjectReceiveStream[EventMessage]) -> EventMessage | None:
+        """What the session routes to the request first, if it comes within `json_within_s`."""
+        if self.json_within_s <= 0:
+            return None
+        with anyio.move_on_after(self.json_within_s):
+            try:
+                return await events.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):  # the SSE answer's relay ends at once
+                pass
+        return None
 
     async def _relay(self, events: MemoryObjectReceiveStream[EventMessage], stream: _SseStream) -> None:
         """The SDK's `_run_sse_writer`: every event for the request, up to and including its response."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from uuid import uuid4
 
 import anyio
@@ -260,14 +261,15 @@ class McpEndpoints:
             raise RuntimeError("McpEndpoints.run() is not running")
         limits = self._config.limits
         vs = VirtualMcpServer(name, self._pipeline.description(name), self._pipeline)
-        manager = _LeanPostSessions if self._config.lean_handshake_posts else _ResumableSessions
-        sessions = manager(
+        sessions = _ResumableSessions(
             app=vs.server,
             security_settings=self._security,
             max_request_body_size=limits.max_body_bytes,
             session_idle_timeout=limits.session_idle_timeout_s,
             max_sessions=limits.max_sessions,
         )
+        if self._config.lean_handshake_posts:
+            sessions.transport_class = partial(LeanPostTransport, json_within_s=self._config.handshake_json_within_s)
         sse = SseServerTransport(
             f"/{name}/messages/", security_settings=self._security, max_request_body_size=limits.max_body_bytes
         )
@@ -303,7 +305,7 @@ class _ResumableSessions(StreamableHTTPSessionManager):
     store and a transport of `transport_class`.
     """
 
-    transport_class: type[StreamableHTTPServerTransport] = StreamableHTTPServerTransport
+    transport_class: Callable[..., StreamableHTTPServerTransport] = StreamableHTTPServerTransport
 
     def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
         if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
@@ -321,12 +323,6 @@ class _ResumableSessions(StreamableHTTPSessionManager):
             self._session_owners[session_id] = requestor
         self._server_instances[session_id] = transport
         return transport
-
-
-class _LeanPostSessions(_ResumableSessions):
-    """Sessions whose requests get their SSE answers in the POST's own task (hub/transports/handshake_posts.py)."""
-
-    transport_class = LeanPostTransport
 
 
 def _security_settings(config: ServerConfig) -> TransportSecuritySettings:

@@ -1,10 +1,13 @@
 """A handshake-era request's SSE answer written in the POST's own task reads exactly as the SDK's.
 
-Two hubs front the same echo upstream: `lean` with `LeanPostTransport` (the default) and `sdk` with
-`server.lean_handshake_posts: false`. A 2025-era session is opened on each, every request is sent to
-both as raw HTTP, and the answers (status, headers, body) must be equal byte for byte once the
-values that differ by design are made neutral: the session id and the per-session tag of event ids.
-A spy counts the requests the lean path answered, so each case also shows which path was taken.
+Three hubs front the same echo upstream: `lean` with `LeanPostTransport` always answering in SSE
+(`server.handshake_json_within_s: 0`), `sdk` with `server.lean_handshake_posts: false`, and `json`
+answering a request whose response comes first and within `JSON_WITHIN_S` as one JSON body. A
+2025-era session is opened on each, every request is sent to each as raw HTTP, and the answers of
+`lean` and `sdk` (status, headers, body) must be equal byte for byte once the values that differ by
+design are made neutral: the session id and the per-session tag of event ids. `json` must carry the
+same JSON-RPC message. A spy counts the requests the lean path answered, so each case also shows
+which path was taken.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ ECHO = Path(__file__).resolve().parents[2] / "servers" / "echo.py"
 KEY = "hub_handshake_posts_key_00000000000000000000"
 TIMEOUT = 30.0
 VERSION = "2025-11-25"  # primed (resumable) streams
-HUBS = ("lean", "sdk")
+HUBS = ("lean", "sdk", "json")
+JSON_WITHIN_S = 1.5  # the `json` hub's window: the echo upstream's `fail` alone takes 0.3 s (it logs a traceback)
+SLOW_S = 2.0  # a call slower than that window
 _EVENT_ID = re.compile(rb"^id: [0-9a-f]{16}-", re.MULTILINE)
 
 
@@ -64,9 +69,9 @@ def lean_spy() -> Iterator[list[str]]:
 
 @pytest.fixture(scope="module")
 async def twins(start_upstream, run_hub, make_hub_config, lean_spy) -> AsyncIterator[Twins]:
-    def config(url: str, lean: bool) -> Any:
+    def config(url: str, **server: Any) -> Any:
         return make_hub_config(
-            server={"lean_handshake_posts": lean},
+            server=server,
             upstreams=[{"name": "echo", "kind": "streamable-http", "url": url, "call_timeout_s": 5}],
             virtual_servers=[{"name": "echo", "include": [{"upstream": "echo"}]}],
             agents=[{"name": "agent", "keys": [{"key": KEY}], "servers": [{"server": "echo", "tools": ["*"]}]}],
@@ -74,11 +79,12 @@ async def twins(start_upstream, run_hub, make_hub_config, lean_spy) -> AsyncIter
 
     async with (
         start_upstream(ECHO, "--transport", "streamable-http") as url,
-        run_hub(config(url, lean=True)) as lean,
-        run_hub(config(url, lean=False)) as sdk,
+        run_hub(config(url, handshake_json_within_s=0)) as lean,
+        run_hub(config(url, lean_handshake_posts=False)) as sdk,
+        run_hub(config(url, handshake_json_within_s=JSON_WITHIN_S)) as fast,
         httpx2.AsyncClient(timeout=TIMEOUT) as http,
     ):
-        urls = {"lean": lean.server_url("echo"), "sdk": sdk.server_url("echo")}
+        urls = {"lean": lean.server_url("echo"), "sdk": sdk.server_url("echo"), "json": fast.server_url("echo")}
         sessions = {name: await _open_session(http, urls[name]) for name in HUBS}
         yield Twins(urls, sessions, lean_spy)
 
@@ -176,6 +182,19 @@ async def test_both_paths_answer_alike(twins: Twins, body: Any, more: dict[str, 
     got = await answers(twins, json.dumps(body).encode(), **more)
     assert got["lean"] == got["sdk"]
     assert (len(twins.answered) > before) is lean
+    if not lean:  # the SDK's code answers: the JSON window does not apply
+        assert got["json"] == got["sdk"]
+        return
+    status, fields, content = got["json"]
+    assert status == got["sdk"][0] == 200
+    assert ("content-type", "application/json") in fields
+    assert ("mcp-session-id", "<session>") in fields
+    assert json.loads(content) == sse_messages(got["sdk"][2])[-1]
+
+
+def sse_messages(body: bytes) -> list[Any]:
+    """The JSON-RPC messages of an SSE answer, in order (the priming event's empty data is no message)."""
+    return [json.loads(line[6:]) for line in body.splitlines() if line.startswith(b"data: ") and line[6:]]
 
 
 async def test_an_unknown_session_is_refused_alike(twins: Twins) -> None:
@@ -191,11 +210,11 @@ async def test_an_unknown_session_is_refused_alike(twins: Twins) -> None:
 
 async def test_a_long_silent_call_is_pinged_alike(twins: Twins, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(handshake_posts, "PING_S", 0.2)
-    got = await answers(twins, json.dumps(call("slow", {"seconds": 1.0})).encode())
+    got = await answers(twins, json.dumps(call("slow", {"seconds": SLOW_S})).encode())
     pings = {name: re.findall(rb": ping - [^\r]*\r\n\r\n", got[name][2]) for name in HUBS}
     assert pings["lean"]  # the SDK's response pings every 15 s: this call is too short to see one there
     bodies = {name: re.sub(rb": ping - [^\r]*\r\n\r\n", b"", got[name][2]) for name in HUBS}
-    assert bodies["lean"] == bodies["sdk"]
+    assert bodies["lean"] == bodies["sdk"] == bodies["json"]  # slower than the JSON window: primed SSE
     assert b"slept" in bodies["lean"]
 
 
@@ -232,7 +251,7 @@ async def test_progress_logs_and_elicitation_reach_an_sdk_client_alike(twins: Tw
                 ]
         events += [c.text for r in results for c in r.content if isinstance(c, TextContent)]
         seen[name] = events
-    assert seen["lean"] == seen["sdk"]
+    assert seen["lean"] == seen["sdk"] == seen["json"]
     assert seen["lean"] == [
         "progress holding",
         "log echoing hi",
@@ -241,6 +260,27 @@ async def test_progress_logs_and_elicitation_reach_an_sdk_client_alike(twins: Tw
         "hi",
         "accept forty-two",
     ]
+
+
+@pytest.mark.parametrize(("hub", "connections"), [("lean", 4), ("json", 1)])
+async def test_json_answers_keep_the_sdk_clients_connection(twins: Twins, hub: str, connections: int) -> None:
+    """The SDK client drops an SSE answer's connection once it has the response; a JSON answer's it keeps."""
+    streams: list[object] = []  # held, so no two connections share an id()
+
+    async def on_response(response: httpx2.Response) -> None:
+        if response.request.method == "POST" and b'"tools/call"' in response.request.content:
+            streams.append(response.extensions["network_stream"])
+
+    auth = {"Authorization": f"Bearer {KEY}"}
+    with anyio.fail_after(TIMEOUT):
+        async with (
+            httpx2.AsyncClient(headers=auth, timeout=TIMEOUT, event_hooks={"response": [on_response]}) as http,
+            Client(streamable_http_client(twins.urls[hub], http_client=http), mode="legacy") as client,
+        ):
+            texts = [(await client.call_tool("echo", {"text": str(n)})).content for n in range(4)]
+    assert [c[0].text for c in texts if isinstance(c[0], TextContent)] == ["0", "1", "2", "3"]
+    assert len(streams) == 4
+    assert len({id(stream) for stream in streams}) == connections
 
 
 @pytest.mark.parametrize("hub", HUBS)
@@ -255,7 +295,7 @@ async def test_a_client_that_goes_away_resumes_its_answer_alike(twins: Twins, hu
     url, session = twins.urls[hub], twins.sessions[hub]
     async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
         with anyio.fail_after(TIMEOUT):
-            request = call("slow", {"seconds": 1.0}, 21)
+            request = call("slow", {"seconds": SLOW_S}, 21)
             async with http.stream("POST", url, json=request, headers=headers(session)) as r:
                 async for line in r.aiter_lines():
                     if line.startswith("id: "):
@@ -267,4 +307,4 @@ async def test_a_client_that_goes_away_resumes_its_answer_alike(twins: Twins, hu
                     if line.startswith("data: ") and '"id":21' in line:
                         break
     assert "slept" in line
-    assert twins.answered[answered:] == (["tools/call"] if hub == "lean" else [])
+    assert twins.answered[answered:] == ([] if hub == "sdk" else ["tools/call"])
