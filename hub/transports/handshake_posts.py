@@ -66,14 +66,13 @@ log = logging.getLogger(__name__)
 
 PING_S: float = 15.0  # sse-starlette's DEFAULT_PING_INTERVAL
 EXIT_POLL_S: Final = 0.5  # sse-starlette's shutdown watcher polls this often
-JSON_WITHIN_S: Final = 0.25  # server.handshake_json_within_s's default
 _SEP: Final = "\r\n"  # sse-starlette's DEFAULT_SEPARATOR
 
 
 class LeanPostTransport(StreamableHTTPServerTransport):
     """A session's transport whose requests' SSE answers need no per-POST task group of five."""
 
-    def __init__(self, *args: Any, json_within_s: float = JSON_WITHIN_S, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, json_within_s: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.json_within_s = json_within_s
 
