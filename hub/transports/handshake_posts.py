@@ -26,7 +26,7 @@ A request whose response is the first thing routed to it, within `json_within_s`
 SDK's JSON-response mode writes it. The spec lets a server answer any request either way; the
 difference is the connection: a client reads a JSON body to its end and keeps the connection, where
 the SDK client closes an SSE answer as soon as it has the response, before the chunked stream's end,
-and so opens a new TCP connection for every call (which cost the hub about half its CPU per
+and so opens a new TCP connection for every call (which cost the hub about 40 % of its CPU per
 handshake-era call, see docs/performance.md). The priming event is still stored before dispatch, so
 a request that is slower, or that streams progress, logs or server requests before its response,
 gets the SSE answer above, primed and resumable, exactly as before; only a client that loses its
