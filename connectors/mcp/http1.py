@@ -118,9 +118,9 @@ class Http1Client:
                 fixed,
                 _header_lines(headers),
                 length,
+                b"\r\n",
             )
         )
-        head += b"\r\n"
         await self._slots.acquire()
         connection: _Connection | None = None
         try:

@@ -136,7 +136,7 @@ class LeanCalls:
         request_id: int | str = next(self._ids) if self._handshake is None else self._handshake.next_id()
         body, headers = self._build(request, request_id)
         try:
-            response = await self._post(body, headers)
+            response = await self._send("POST", body, headers)
         except HttpConnectionError as exc:  # the SDK transport's task dies and its session closes
             raise MCPError(code=types.CONNECTION_CLOSED, message="Connection closed") from exc
         except anyio.get_cancelled_exc_class():
@@ -163,9 +163,6 @@ class LeanCalls:
         """A cancelled call: in the handshake era, say so (at 2026-07-28 the closed POST says it)."""
         if self._handshake is not None and isinstance(request_id, str):
             await self._handshake.abandon(request_id)
-
-    async def _post(self, body: bytes, headers: dict[str, str]) -> Response:
-        return await self._send("POST", body, headers)
 
     async def _send(self, method: str, body: bytes, headers: dict[str, str]) -> Response:
         """Send one request, signed by the upstream's `auth` flow when it has one (which may retry once on a 401)."""

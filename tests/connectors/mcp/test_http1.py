@@ -121,6 +121,20 @@ async def test_a_post_sends_the_request_as_given_and_reuses_the_connection() -> 
     }
 
 
+async def test_a_get_has_no_body_and_no_content_length() -> None:
+    async with scripted(echo_forever) as server:
+        http = client(server)
+        answer = await http.request("GET", server.url, {"last-event-id": "e-1"})
+        assert (answer.status, await answer.read()) == (200, b"")
+        answer.release()
+        await http.aclose()
+    line, headers, body = server.requests[0]
+    assert line == b"GET /mcp?x=1 HTTP/1.1"
+    assert headers["last-event-id"] == "e-1"
+    assert "content-length" not in headers
+    assert body == b""
+
+
 async def test_a_request_header_replaces_a_configured_one_of_the_same_name() -> None:
     async with scripted(echo_forever) as server:
         http = client(server)
