@@ -6,6 +6,7 @@ upstream, so this script runs it beside the hub and stops it when the hub stops.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +23,14 @@ def main() -> int:
             [sys.executable, str(HERE / "servers" / "clock.py"), "--port", "8931"], stdout=clock_log, stderr=clock_log
         )
     try:
-        return subprocess.call([sys.executable, "-m", "hub.cli", "serve", "--config", config])
-    except KeyboardInterrupt:
-        return 0
+        hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--config", config])
+        # A SIGTERM for `make run` (a supervisor, `kill`) stops the hub gracefully, then the clock;
+        # Ctrl-C reaches the hub from the terminal itself, so it is only waited for.
+        signal.signal(signal.SIGTERM, lambda signum, frame: hub.terminate())
+        try:
+            return hub.wait()
+        except KeyboardInterrupt:
+            return hub.wait()
     finally:
         clock.terminate()
         clock.wait(timeout=10)
