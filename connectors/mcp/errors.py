@@ -12,13 +12,12 @@ from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
 from hub.errors import UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError
 
-
-class CallStreamEndedError(MCPError):
-    """One call's SSE answer ended, or failed, before its response (and could not be resumed).
-
-    The SDK reports it with CONNECTION_CLOSED, as it reports a session that closed; but only that
-    call is lost: the upstream's connection is fine, so it is not restarted for it.
-    """
+CALL_STREAM_ENDED = "SSE stream "
+"""How the SDK client's Streamable HTTP transport (mcp 2.3.0) begins the CONNECTION_CLOSED message
+it resolves one request with when that request's SSE answer ended, or failed, before the response
+and could not be resumed ("SSE stream ended without a response", "... and reconnection attempts were
+exhausted", "SSE stream failed: ..."); the lean path raises the same. Only that call is lost: the
+session is fine, so the upstream is not restarted for it (a closed session says "Connection closed")."""
 
 
 class upstream_failures:  # noqa: N801  # a context manager, named like the function it replaced
@@ -58,9 +57,9 @@ class upstream_failures:  # noqa: N801  # a context manager, named like the func
         upstream = self._upstream
         if isinstance(exc, TimeoutError | httpx2.TimeoutException):
             return self._timeout()
-        if isinstance(exc, CallStreamEndedError):
-            return UpstreamUnavailableError(f"upstream {upstream!r}: {exc.message}", upstream=upstream)
         if isinstance(exc, MCPError):
+            if exc.code == CONNECTION_CLOSED and exc.message.startswith(CALL_STREAM_ENDED):
+                return UpstreamUnavailableError(f"upstream {upstream!r}: {exc.message}", upstream=upstream)
             if exc.code == CONNECTION_CLOSED:
                 self._on_broken()
                 return UpstreamUnavailableError(

@@ -29,9 +29,9 @@ nothing) goes back to the SDK path, which has the redirect rules. An SSE stream 
 answer, after an event id (an upstream polling its clients, SEP-1699), is resumed as the SDK
 transport resumes it: after the stream's `retry` (or 1 s), a GET with `Last-Event-ID`, again while
 resumed streams end early, giving up after two failed attempts in a row; a call that never gets its
-answer fails alone (`CallStreamEndedError`), without taking its upstream down. The HTTP client is
-an asyncio protocol, and needs the asyncio loop, which the hub runs on (see STYLE.md, "Async with
-anyio").
+answer fails alone, with the SDK's message (`CALL_STREAM_ENDED` in connectors/mcp/errors.py), and
+does not take its upstream down. The HTTP client is an asyncio protocol, and needs the asyncio loop,
+which the hub runs on (see STYLE.md, "Async with anyio").
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry.propagate import inject
 from pydantic import ValidationError
 
-from connectors.mcp.errors import CallStreamEndedError
 from connectors.mcp.http1 import Http1Client, HttpConnectionError, Response
 from connectors.mcp.lean_handshake import HandshakeSession
 from connectors.mcp.transport import SessionIdTap
@@ -235,9 +234,9 @@ class LeanCalls:
         failures = 0
         while message is None:
             if cursor.event_id is None:
-                raise CallStreamEndedError(code=types.CONNECTION_CLOSED, message="SSE stream ended without a response")
+                raise MCPError(code=types.CONNECTION_CLOSED, message="SSE stream ended without a response")
             if failures >= MAX_RECONNECTION_ATTEMPTS:
-                raise CallStreamEndedError(
+                raise MCPError(
                     code=types.CONNECTION_CLOSED, message="SSE stream ended and reconnection attempts were exhausted"
                 )
             await anyio.sleep(
@@ -286,7 +285,7 @@ class LeanCalls:
                     return message
                 await self._from_upstream(message)
         except httpx2.SSEError as exc:
-            raise CallStreamEndedError(code=types.CONNECTION_CLOSED, message=f"SSE stream failed: {exc}") from exc
+            raise MCPError(code=types.CONNECTION_CLOSED, message=f"SSE stream failed: {exc}") from exc
         except HttpConnectionError:
             if cursor.event_id is None:
                 raise  # nothing to resume from: the connection failed, as the SDK transport reports it

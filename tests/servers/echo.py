@@ -22,7 +22,9 @@ Tools:
 * `chatty(text)` - sends a log message "echoing <text>", then returns `text`;
 * `fail(message)` - raises, so the call answers with `isError` and `message`;
 * `ask(question)` - asks the client (`elicitation/create`, handshake era) for an `answer`, then
-  returns "<action> <answer>".
+  returns "<action> <answer>";
+* `cut()` - over HTTP, answered by `_CutStreams` with an SSE stream that ends at once, with no event
+  id and no response, as a proxy cutting a long answer short would leave it; over stdio, "whole".
 """
 
 from __future__ import annotations
@@ -163,6 +165,46 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"LISTENING http://{host}:{port}/mcp", flush=True)
 
 
+@mcp.tool()
+def cut() -> str:
+    """Over HTTP the call never gets here: `_CutStreams` answers it with an SSE stream cut short."""
+    return "whole"
+
+
+class _CutStreams:
+    """ASGI: a tools/call of `cut` gets `200 text/event-stream` with an empty body; all else goes to the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        messages, body, more = [], b"", True
+        while more:
+            message = await receive()
+            messages.append(message)
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        params = request.get("params") if isinstance(request, dict) else None
+        if isinstance(params, dict) and request.get("method") == "tools/call" and params.get("name") == "cut":
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]}
+            )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Any:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="echo test upstream")
     parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
@@ -171,7 +213,7 @@ def main() -> None:
     if args.transport == "stdio":
         mcp.run("stdio")
         return
-    app = mcp.streamable_http_app(host="127.0.0.1")
+    app = _CutStreams(mcp.streamable_http_app(host="127.0.0.1"))
     config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning")
     anyio.run(_AnnouncingServer(config).serve)
 

@@ -356,3 +356,18 @@ async def test_a_call_whose_stream_the_upstream_ends_early_is_resumed_alike(
     if era == "legacy":  # at 2026-07-28 the SDK's server has no stream to end: the call just answers
         assert len(resumed) == 1
         assert resumed[0]
+
+
+async def test_a_call_whose_stream_is_cut_short_fails_alone_alike(twin, open_agent) -> None:
+    """An SSE answer that ends with no response and no event id to resume from (a proxy cutting it).
+
+    Only that call fails, naming its upstream: the upstream's session is fine, so it is not
+    restarted (which would fail every other call in flight on it), and the next call goes through.
+    """
+    before = {path: twin.running.hub.upstreams[path].health.restarts for path in PATHS}
+    cut = {path: await answer(twin, open_agent, path, "cut", {}) for path in PATHS}
+    after = {path: await answer(twin, open_agent, path, "echo", {"text": "still here"}) for path in PATHS}
+    restarts = {path: twin.running.hub.upstreams[path].health.restarts for path in PATHS}
+    assert cut["lean"][:3] == cut["sdk"][:3] == ("error", -32009, "upstream 'X': SSE stream ended without a response")
+    assert [text_of(after[path]) for path in PATHS] == ["still here", "still here"]
+    assert restarts == before
