@@ -187,7 +187,9 @@ async def test_rules_send_simple_requests_to_the_cheapest_healthy_deployments(
         fresh.faults.append(Fault(status=500, model="fake-thrifty", times=100))
         healthy = [await ask(routing_hub.alice, "auto", extra_headers=simple) for _ in range(4)]
         after_failure = fresh.models_called()[len(cheap) :]
+        before_long = len(fresh.models_called())
         long = await ask(routing_hub.alice, "auto", "word " * 300)
+        before_untagged = len(fresh.models_called())
         untagged = await ask(routing_hub.alice, "auto", "plain")
     assert by_header == by_metadata == healthy == ["echo: hi"] * 4
     assert set(cheap) <= {"fake-thrifty", "fake-frugal"}  # pricey has 20 of 22 weight, but is not cheap
@@ -196,8 +198,11 @@ async def test_rules_send_simple_requests_to_the_cheapest_healthy_deployments(
     assert after_failure.count("fake-frugal") == 4  # the healthy cheap one answered every request
     assert long.startswith("echo: word")
     assert untagged == "echo: plain"
-    assert fresh.models_called()[-2:][0] == "fake-long"  # the size rule: ≥ 200 prompt tokens
-    assert fresh.models_called()[-1] in {"fake-pricey", "fake-thrifty", "fake-frugal"}  # the default rule
+    assert fresh.models_called()[before_long:before_untagged] == ["fake-long"]  # the size rule: ≥ 200 prompt tokens
+    # The default rule. Thrifty still fails: if the four simple requests above all drew frugal (the
+    # two are picked at random), thrifty never failed, is not cooled down, may be drawn first here,
+    # and the request falls over to another deployment, so its first pick is what is checked.
+    assert fresh.models_called()[before_untagged] in {"fake-pricey", "fake-thrifty", "fake-frugal"}
 
 
 async def test_an_experiment_is_sticky_per_agent_and_counted_per_arm(routing_hub: RoutingHub, fresh: FakeState) -> None:
