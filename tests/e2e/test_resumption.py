@@ -9,38 +9,11 @@ import anyio
 import httpx2
 import pytest
 
+from tests.raw_sessions import open_session, session_headers
+
 pytestmark = pytest.mark.anyio
 
 TIMEOUT = 30.0
-VERSION = "2025-11-25"  # the first handshake version whose streams are primed for resumption
-
-
-def _headers(key: str, session: str | None = None, **extra: str) -> dict[str, str]:
-    headers = {
-        "Authorization": f"Bearer {key}",
-        "Accept": "application/json, text/event-stream",
-        "Content-Type": "application/json",
-        "MCP-Protocol-Version": VERSION,
-        **extra,
-    }
-    if session is not None:
-        headers["Mcp-Session-Id"] = session
-    return headers
-
-
-async def _open_session(http: httpx2.AsyncClient, url: str, key: str) -> str:
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
-    }
-    opened = await http.post(url, json=init, headers=_headers(key))
-    assert opened.status_code == 200
-    session = opened.headers["mcp-session-id"]
-    done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await http.post(url, json=done, headers=_headers(key, session))).status_code == 202
-    return session
 
 
 async def _events(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
@@ -67,22 +40,22 @@ async def test_a_stream_resumes_on_its_own_session_only(catalog_hub, keys) -> No
     }
     with anyio.fail_after(TIMEOUT):
         async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
-            session = await _open_session(http, url, alice)
-            other_session = await _open_session(http, url, alice)
+            session = await open_session(http, url, alice)
+            other_session = await open_session(http, url, alice)
             # The call's stream is primed with an event id; the client drops the stream right after it.
-            async with http.stream("POST", url, json=call, headers=_headers(alice, session)) as response:
+            async with http.stream("POST", url, json=call, headers=session_headers(alice, session)) as response:
                 first = await anext(_events(response))
             cursor = first["id"]
 
             # Another agent cannot even reach the session; the same agent's other session gets nothing.
-            bob = await http.get(url, headers=_headers(bob_key, session, **{"Last-Event-ID": cursor}))
+            bob = await http.get(url, headers=session_headers(bob_key, session, **{"Last-Event-ID": cursor}))
             async with http.stream(
-                "GET", url, headers=_headers(alice, other_session, **{"Last-Event-ID": cursor})
+                "GET", url, headers=session_headers(alice, other_session, **{"Last-Event-ID": cursor})
             ) as foreign:
                 foreign_body = (await foreign.aread()).decode()
 
             async with http.stream(
-                "GET", url, headers=_headers(alice, session, **{"Last-Event-ID": cursor})
+                "GET", url, headers=session_headers(alice, session, **{"Last-Event-ID": cursor})
             ) as resumed:
                 assert resumed.status_code == 200
                 async for event in _events(resumed):

@@ -28,13 +28,13 @@ from mcp_types import ElicitResult, TextContent
 
 from hub.transports import handshake_posts
 from hub.transports.handshake_posts import LeanPostTransport
+from tests.raw_sessions import open_session, session_headers
 
 pytestmark = pytest.mark.anyio
 
 ECHO = Path(__file__).resolve().parents[2] / "servers" / "echo.py"
 KEY = "hub_handshake_posts_key_00000000000000000000"
 TIMEOUT = 30.0
-VERSION = "2025-11-25"  # primed (resumable) streams
 HUBS = ("lean", "sdk", "json")
 JSON_WITHIN_S = 1.5  # the `json` hub's window: the echo upstream's `fail` alone takes 0.3 s (it logs a traceback)
 SLOW_S = 2.0  # a call slower than that window
@@ -90,32 +90,12 @@ async def twins(start_upstream, run_hub, make_hub_config, lean_spy) -> AsyncIter
 
 
 def headers(session: str | None = None, **more: str) -> dict[str, str]:
-    out = {
-        "Authorization": f"Bearer {KEY}",
-        "Accept": "application/json, text/event-stream",
-        "Content-Type": "application/json",
-        "MCP-Protocol-Version": VERSION,
-        **more,
-    }
-    if session is not None:
-        out["Mcp-Session-Id"] = session
-    return out
+    return session_headers(KEY, session, **more)
 
 
 async def _open_session(http: httpx2.AsyncClient, url: str) -> str:
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
-    }
     with anyio.fail_after(TIMEOUT):
-        opened = await http.post(url, json=init, headers=headers())
-        assert opened.status_code == 200
-        session = opened.headers["mcp-session-id"]
-        done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        assert (await http.post(url, json=done, headers=headers(session))).status_code == 202
-    return session
+        return await open_session(http, url, KEY)
 
 
 def call(tool: str, arguments: Any, request_id: int | str = 11) -> dict[str, Any]:
