@@ -27,7 +27,6 @@ from hub.governance.audit.record import (
     AuditEntry,
     AuditRecord,
     canonical_of,
-    canonical_text,
     digest,
     journal_line,
     json_size,
@@ -69,9 +68,9 @@ class Auditor:
         journal, writer = self._journal, self._writer
         if journal is None or writer is None:
             raise AuditUnavailableError("the audit log is not running; the call's answer is withheld")
-        redact, limit = self._redactor.payload, self.config.redact.max_string_length
-        request, response = redact(entry.request), redact(entry.response)
-        request_text, response_text = canonical_text(request), canonical_text(response)
+        limit = self.config.redact.max_string_length
+        request, request_text = self._redactor.payload_text(entry.request)
+        response, response_text = self._redactor.payload_text(entry.response)
         seq = journal.head_seq + 1
         record = AuditRecord(
             id=self._new_id(),

@@ -9,21 +9,30 @@ The copy shares what needs no change: a value with nothing to mask, cut or escap
 the very object it was (`payload(v) is v`), and a container is copied only when something in it
 changed. Most calls carry nothing to redact, so the walk allocates nothing for them, and the
 Auditor can tell from identity alone that the stored text is the payload's own encoding.
+
+`Redactor.payload_text` gives a payload's redacted copy with its canonical text, and for most
+payloads it can tell from that text alone, without the walk, that nothing in it needs a change: the
+text is short, has no escape sequence (so no control character, no non-ASCII text, no quote inside
+a string), has too few commas for a long list and too few brackets for deep nesting, and contains
+none of the secret-key globs' literal parts anywhere (keys are only ever a part of the text).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from fnmatch import fnmatchcase
 from itertools import islice
 from typing import Any
 
 from hub.config.model import AuditRedactConfig
+from hub.governance.audit.record import canonical_text
 from hub.observability.escaping import escape_text
 
 MASK = "***"
 MAX_DEPTH = 32
 _KEY_CACHE_SIZE = 4096
+_GLOB_SYNTAX = re.compile(r"[*?]|\[[^\]]*\]?")  # what in a glob is not a literal character
 
 __all__ = ["MASK", "Redactor", "bounded_text", "escape_text"]
 
@@ -44,10 +53,37 @@ class Redactor:
         self._max_string = config.max_string_length
         self._max_items = config.max_items
         self._secret_keys: dict[str, bool] = {}
+        self._secret_parts = _secret_parts(self._patterns)
 
     def payload(self, value: Any) -> Any:
         """A redacted copy of a JSON value (dicts, lists, strings, numbers, booleans, None)."""
         return self._walk(value, 0)
+
+    def payload_text(self, value: Any) -> tuple[Any, str]:
+        """`payload(value)` and its canonical text, the walk skipped when the text shows nothing to change."""
+        try:
+            text = canonical_text(value)
+        except (ValueError, TypeError, RecursionError):  # NaN, a type JSON lacks, a cycle: the walk copes
+            text = None
+        if text is not None and self._plain(text):
+            return value, text
+        redacted = self.payload(value)
+        return redacted, canonical_text(redacted)
+
+    def _plain(self, text: str) -> bool:
+        """Whether the value encoded as `text` comes back from the walk as itself (its keys being strings).
+
+        Every check is a bound the walk's rules imply: a string is no longer than the text, a list
+        of more than `max_items` items has at least that many commas, nesting deeper than
+        `MAX_DEPTH` takes more brackets, and a key matching a glob contains the glob's literal part.
+        Without a backslash the text is plain printable ASCII, each key written as it is.
+        """
+        if len(text) > self._max_string or "\\" in text or self._secret_parts is None:
+            return False
+        if text.count(",") >= self._max_items or text.count("{") + text.count("[") > MAX_DEPTH:
+            return False
+        folded = text.lower().replace("-", "_")
+        return not any(part in folded for part in self._secret_parts)
 
     def is_secret(self, key: str) -> bool:
         known = self._secret_keys.get(key)
@@ -109,3 +145,14 @@ class Redactor:
         if len(text) > self._max_string:
             text = f"{text[: self._max_string]}…[{len(text) - self._max_string} more chars]"
         return escape_text(text)
+
+
+def _secret_parts(patterns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The longest literal run of each glob (a key it matches contains it); None if one has none."""
+    parts = []
+    for pattern in patterns:
+        longest = max(_GLOB_SYNTAX.split(pattern), key=len)
+        if not longest:
+            return None
+        parts.append(longest)
+    return tuple(parts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hub.config.model import AuditRedactConfig
 from hub.governance.audit.redaction import MASK, Redactor, bounded_text, escape_text
 
@@ -73,3 +75,59 @@ def test_a_payload_with_nothing_to_redact_is_returned_as_it_is_and_one_with_some
 
     for changed in ({"k": "x" * 10}, [1, 2, 3, 4, 5], {"k\x1b": 1}, {1: "int key"}, [float("nan")], {"k": object()}):
         assert redactor.payload(changed) is not changed
+
+
+def test_payload_text_is_the_walk_and_its_canonical_text_whichever_way_it_is_found() -> None:
+    """The text-only check (no walk) must never keep what the walk would change, at every bound."""
+    from hub.governance.audit.record import canonical_text
+
+    redactor = Redactor(AuditRedactConfig(max_string_length=40, max_items=3))
+    payloads = [
+        {"name": "echo", "arguments": {"text": "ping", "n": [1, 2.5, True, None]}},
+        None,
+        "text",
+        {"Api-Key": "k"},  # a secret key, spelled with a dash and capitals
+        {"outer": {"refresh_token": "t"}},
+        {"text": "x" * 41},  # one past the string bound
+        {"items": [1, 2, 3, 4]},  # one past the item bound
+        {"items": [1, 2, 3]},  # at it: kept
+        {"text": "line\nbreak"},  # a control character
+        {"text": "café"},  # non-ASCII text is kept, and takes the walk
+        {"text": 'say "hi"'},
+        {"value": float("nan")},
+        {"value": object()},
+        {"deep": _nested(40)},
+        (1, 2),
+    ]
+    for value in payloads:
+        redacted, text = redactor.payload_text(value)
+        walked = redactor.payload(value)
+        assert redacted == walked or (redacted is value and walked is value), value
+        assert text == canonical_text(walked), value
+
+
+def test_a_payload_with_nothing_to_redact_is_kept_without_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    redactor = Redactor(AuditRedactConfig())
+    plain = {"name": "echo", "arguments": {"text": "ping", "n": [1, 2.5, True, None]}}
+    monkeypatch.setattr(redactor, "payload", _no_walk)
+    redacted, text = redactor.payload_text(plain)
+    assert redacted is plain
+    assert text == '{"arguments":{"n":[1,2.5,true,null],"text":"ping"},"name":"echo"}'
+
+
+def test_a_glob_without_a_literal_part_always_takes_the_walk() -> None:
+    redactor = Redactor(AuditRedactConfig(keys=("*",)))
+    redacted, text = redactor.payload_text({"a": "b"})
+    assert redacted == {"a": MASK}
+    assert text == '{"a":"***"}'
+
+
+def _no_walk(value: object) -> object:
+    raise AssertionError("the walk ran")
+
+
+def _nested(depth: int) -> object:
+    value: object = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
