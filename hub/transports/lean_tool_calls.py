@@ -171,9 +171,11 @@ class LeanToolCalls:
         has_json, has_sse = check_accept_headers(request)
         if not (has_json and has_sse):
             return None
-        if find_duplicated_routing_header(request.headers.items()) is not None:
+        items = request.headers.items()
+        if find_duplicated_routing_header(items) is not None:
             return None
-        route = classify_inbound_request(message, headers=dict(request.headers))
+        # `dict(request.headers)` as one pass: the first of a repeated header wins, as it does there.
+        route = classify_inbound_request(message, headers=dict(reversed(items)))
         if not isinstance(route, InboundModernRoute) or self._param_headers_refused(server, message, request):
             return None
         return route
