@@ -62,6 +62,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry.propagate import inject
 from pydantic import ValidationError
 
+from connectors.keepalive import UPSTREAM_KEEPALIVE_S
 from connectors.mcp.http1 import Http1Client, HttpConnectionError, Response
 from connectors.mcp.lean_handshake import HandshakeSession
 from connectors.mcp.transport import SessionIdTap
@@ -74,7 +75,6 @@ MessageFn = Callable[[IncomingMessage], Awaitable[None]]
 _ACCEPT = "application/json, text/event-stream"
 _CLOSE_TIMEOUT_S = 2.0
 _USER_AGENT = "hub-lean-calls"  # tells an upstream's logs which path a request took
-_KEEPALIVE_S = 4.0  # below uvicorn's default 5 s, so the upstream never closes a connection we are about to reuse
 
 
 def lean_path_applies(config: object, client: Client) -> bool:
@@ -117,7 +117,7 @@ class LeanCalls:
             headers={"user-agent": _USER_AGENT, **{k: v.get_secret_value() for k, v in config.headers.items()}},
             connect_timeout_s=config.connect_timeout_s,
             read_timeout_s=max(config.call_timeout_s, 300.0),
-            keepalive_s=_KEEPALIVE_S,
+            keepalive_s=UPSTREAM_KEEPALIVE_S,
         )
 
     async def aclose(self) -> None:

@@ -23,6 +23,7 @@ from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
 from mcp.shared._stream_protocols import ReadStream
 from mcp.shared.message import SessionMessage
 
+from connectors.keepalive import UPSTREAM_KEEPALIVE_S
 from hub.config.dump import MASK, secrets_of
 from hub.config.model import SseUpstreamConfig, StdioUpstreamConfig, StreamableHttpUpstreamConfig
 
@@ -189,7 +190,7 @@ async def _streamable_http(
     config: StreamableHttpUpstreamConfig, auth: httpx2.Auth | None, session_id: SessionIdTap | None
 ) -> AsyncIterator[TransportStreams]:
     timeout = httpx2.Timeout(config.connect_timeout_s, read=max(config.call_timeout_s, 300.0))
-    limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
+    limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=UPSTREAM_KEEPALIVE_S)
     hooks: dict[str, list[Callable[..., Any]]] = (
         {"request": [session_id], "response": [session_id.response]} if session_id is not None else {}
     )

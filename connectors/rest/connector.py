@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import httpx2
 
+from connectors.keepalive import UPSTREAM_KEEPALIVE_S
 from connectors.rest.arguments import check_arguments
 from connectors.rest.credentials import Credentials
 from connectors.rest.document import load_document
@@ -94,7 +95,11 @@ class RestConnector:
     async def run(self) -> None:
         timeout = httpx2.Timeout(self._config.call_timeout_s, connect=self._config.connect_timeout_s)
         try:
-            async with httpx2.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            # httpx's default pool, with idle connections dropped before the service drops them
+            limits = httpx2.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=UPSTREAM_KEEPALIVE_S
+            )
+            async with httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
                 await self._load_until_ready(client)
                 await anyio.sleep_forever()
         finally:

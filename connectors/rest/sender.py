@@ -1,8 +1,10 @@
 """Send one REST request over the upstream's pooled client: credentials, redirects, retries, size bound.
 
 Credentials go only to the base URL's origin. Redirects are followed (at most MAX_REDIRECTS) only
-to allowed hosts. Idempotent requests are retried, with exponential backoff, on connect failures
-and on 502/503/504. Bodies are read up to the size bound and no further.
+to allowed hosts. Idempotent requests are retried, with exponential backoff, on connection failures
+(one that could not be opened, broke, or that the service closed without answering: a kept-alive
+connection it closed for idling just as the request went out, see connectors/keepalive.py) and on
+502/503/504. Bodies are read up to the size bound and no further.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 RETRY_STATUSES = frozenset({502, 503, 504})
-_RETRY_ERRORS = (httpx2.ConnectError, httpx2.ConnectTimeout)
+# A connection that failed before an answer: not opened, broken, or closed by the service unanswered.
+_RETRY_ERRORS = (httpx2.ConnectTimeout, httpx2.NetworkError, httpx2.RemoteProtocolError)
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,7 +289,7 @@ class RestUpstreamConfig(_UpstreamBase):
     headers: dict[HeaderName, SecretStr] = Field(default_factory=dict)  # sent with every request
     auth: UpstreamAuthConfig | None = None  # sent only to the base URL's origin (the vault's `auth:` kinds)
     allowed_hosts: tuple[str, ...] = ()  # hosts the base URL, the document URL and redirects may name
-    retries: Annotated[int, Field(ge=0, le=5)] = 2  # for GET/HEAD/PUT/DELETE/OPTIONS, on connect errors, 502-504
+    retries: Annotated[int, Field(ge=0, le=5)] = 2  # for GET/HEAD/PUT/DELETE/OPTIONS, on connection failures, 502-504
     retry_backoff_s: PositiveFloat = 0.2
     max_response_bytes: PositiveInt = 1024 * 1024
     spec_retry_backoff_max_s: PositiveFloat = 30.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -286,3 +287,56 @@ async def test_a_bad_document_or_host_is_reported_in_health(service: str, fields
     async with running(rest_config(**fields), until=("down",)) as connector:
         assert detail in connector.health.detail
         assert connector.catalog is None
+
+
+@asynccontextmanager
+async def closing_on_reuse() -> AsyncIterator[tuple[str, list[str]]]:
+    """A service that answers the first request on a connection and closes it unanswered at the second.
+
+    That is what a service does when it closes a kept-alive connection for idling just as the next
+    request on it goes out. Yields the base URL and the request lines received, in order.
+    """
+    received: list[str] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            received.append(head.split(b"\r\n")[0].decode())
+            body = b'{"served": %d}' % len(received)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")  # the next request on this connection: closed unanswered
+            received.append(head.split(b"\r\n")[0].decode())
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", received
+
+
+async def test_an_idempotent_call_is_retried_when_its_kept_alive_connection_was_closed_unanswered() -> None:
+    async with closing_on_reuse() as (url, received):
+        tools = [{"name": "get_it", "path": "/it"}, {"name": "post_it", "method": "POST", "path": "/it"}]
+        async with running(rest_config(base_url=url, tools=tools, retry_backoff_s=0.01)) as connector:
+            first = await call(connector, "get_it", {})
+            again = await call(connector, "get_it", {})  # its pooled connection is closed unanswered: a new one
+            assert (first["isError"], again["isError"]) == (False, False)
+            assert again["structuredContent"] == {"served": 3}
+            assert received == ["GET /it HTTP/1.1"] * 3
+            with pytest.raises(UpstreamError, match="'svc' is unreachable"):
+                await call(connector, "post_it", {})  # not idempotent: never sent twice
+            assert received == ["GET /it HTTP/1.1"] * 3 + ["POST /it HTTP/1.1"]
