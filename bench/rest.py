@@ -5,7 +5,8 @@
 The same call (GET /api/items/{id}?verbose=true with an X-Trace header; a small JSON answer) is
 made three ways, each in turn at every concurrency level, in the same run:
 
-* `direct`: one pooled `httpx2.AsyncClient` calls the service and parses its JSON;
+* `direct`: one pooled `httpx2.AsyncClient` (the connector's pool settings) calls the service and
+  parses its JSON;
 * `connector`: `RestConnector.request("tools/call", ...)` in this process, on the same HTTP client
   library, pooled the same way: argument validation, request building, response mapping added;
 * `hub`: an MCP client (2026-07-28) per worker calls the tool through `hub serve` with a `rest`
@@ -36,7 +37,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from bench.processes import CACHE, ROOT, stop, tree_state
-from connectors.rest.connector import RestConnector
+from connectors.rest.connector import POOL, RestConnector
 from hub.config.model import RestUpstreamConfig
 from hub.core.connector import CallContext
 from hub.core.principal import Principal
@@ -77,7 +78,7 @@ async def _measure(
     )
     connector = RestConnector(config)
     results: list[Result] = []
-    async with httpx2.AsyncClient(timeout=30.0) as direct_client, anyio.create_task_group() as tg:
+    async with httpx2.AsyncClient(timeout=30.0, limits=POOL) as direct_client, anyio.create_task_group() as tg:
         tg.start_soon(connector.run)
         with anyio.fail_after(30):
             await connector.ensure_started()

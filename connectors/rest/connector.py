@@ -34,6 +34,8 @@ from hub.core.connector import CallContext, ChangeListener, UpstreamHealth, Upst
 from hub.errors import ConfigError, InvalidParamsError, NotFoundError, UpstreamUnavailableError
 
 log = logging.getLogger(__name__)
+POOL = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=UPSTREAM_KEEPALIVE_S)
+"""httpx's default pool, with idle connections dropped before the service drops them."""
 
 FIRST_BACKOFF_S = 0.5
 
@@ -95,11 +97,7 @@ class RestConnector:
     async def run(self) -> None:
         timeout = httpx2.Timeout(self._config.call_timeout_s, connect=self._config.connect_timeout_s)
         try:
-            # httpx's default pool, with idle connections dropped before the service drops them
-            limits = httpx2.Limits(
-                max_connections=100, max_keepalive_connections=20, keepalive_expiry=UPSTREAM_KEEPALIVE_S
-            )
-            async with httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
+            async with httpx2.AsyncClient(timeout=timeout, limits=POOL, follow_redirects=False) as client:
                 await self._load_until_ready(client)
                 await anyio.sleep_forever()
         finally:
