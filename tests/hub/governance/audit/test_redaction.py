@@ -131,3 +131,36 @@ def _nested(depth: int) -> object:
     for _ in range(depth):
         value = [value]
     return value
+
+
+@pytest.mark.parametrize(
+    "config",
+    [AuditRedactConfig(), AuditRedactConfig(max_string_length=40, max_items=4), AuditRedactConfig(keys=("*id*", "k?"))],
+)
+def test_payload_text_agrees_with_the_walk_on_random_payloads(config: AuditRedactConfig) -> None:
+    """Seeded random payloads: secret-looking keys in any case, with dashes, or with characters whose
+    lowercase is ASCII (the Kelvin sign), control and non-ASCII text, long strings and lists."""
+    import random
+
+    from hub.governance.audit.record import canonical_text
+
+    rng = random.Random(7)
+    keys = ["name", "Password", "pass-wd", "x-api-key", "refreshToken", "max_tokens", "to\u212aen", "sécret", "id", "k"]
+    chars = 'abXY -_:,{}[]"\\/\n\u00e9\u212a\u0000\u007f'
+
+    def value(depth: int) -> object:
+        roll = rng.random()
+        if depth > 4 or roll < 0.4:
+            text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 12)))
+            return rng.choice([None, True, 0, 1.5, 10**20, text, "x" * rng.randint(0, 60)])
+        if roll < 0.7:
+            return {rng.choice(keys): value(depth + 1) for _ in range(rng.randint(0, 4))}
+        return [value(depth + 1) for _ in range(rng.randint(0, 6))]
+
+    redactor = Redactor(config)
+    for _ in range(3000):
+        payload = value(0)
+        redacted, text = redactor.payload_text(payload)
+        walked = redactor.payload(payload)
+        assert redacted == walked, payload
+        assert text == canonical_text(walked), payload
