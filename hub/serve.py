@@ -10,6 +10,7 @@ import anyio
 import sniffio
 import uvicorn
 from sse_starlette.sse import AppStatus
+from starlette.types import ASGIApp
 
 from hub.app import build_app, build_hub
 from hub.config.model import HubConfig
@@ -23,25 +24,30 @@ def serve(config: HubConfig, host: str | None = None, port: int | None = None) -
     app = build_app(hub)
     host = host or config.server.host
     port = config.server.port if port is None else port
-    limits = config.server.limits
-    uv_config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        h11_max_incomplete_event_size=limits.max_header_bytes,
-        timeout_keep_alive=5,
-        http=slow_header_guard(limits.slow_client_timeout_s),
-        timeout_graceful_shutdown=int(config.server.shutdown_grace_s),
-        lifespan="on",
-    )
+    uv_config = uvicorn_config(app, config, host, port)
     server = _DrainingServer(uv_config, hub.endpoints.drained, config.server.shutdown_grace_s)
     sock = _bind(host, port)  # bound here so that port 0 can be reported as the port really in use
     _banner(config, host, sock.getsockname()[1])
     with asyncio_named():
         server.run(sockets=[sock])
     return 0
+
+
+def uvicorn_config(app: ASGIApp, config: HubConfig, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's settings from `server`: header bounds, the slow-client guard, keep-alive, shutdown grace."""
+    limits = config.server.limits
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        timeout_keep_alive=config.server.keep_alive_s,
+        http=slow_header_guard(limits.slow_client_timeout_s),
+        timeout_graceful_shutdown=int(config.server.shutdown_grace_s),
+        lifespan="on",
+    )
 
 
 @contextmanager

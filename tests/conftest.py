@@ -42,6 +42,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from hub.app import Hub, build_app, build_hub
 from hub.config.model import HubConfig
+from hub.serve import uvicorn_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SERVERS = ROOT / "examples" / "servers"
@@ -236,16 +237,8 @@ def run_hub() -> Callable[[HubConfig], AbstractAsyncContextManager[RunningHub]]:
     @asynccontextmanager
     async def run(config: HubConfig) -> AsyncIterator[RunningHub]:
         hub = build_hub(config)
-        uv_config = uvicorn.Config(
-            build_app(hub),
-            host="127.0.0.1",
-            port=0,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-            h11_max_incomplete_event_size=config.server.limits.max_header_bytes,
-        )
+        uv_config = uvicorn_config(build_app(hub), config, "127.0.0.1", 0)  # as `hub serve` runs it
+        uv_config.timeout_graceful_shutdown = 2
         server = _Server(uv_config)
         stopped = anyio.Event()
 

@@ -62,6 +62,11 @@ class ServerConfig(_Model):
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     shutdown_grace_s: PositiveFloat = 10.0
+    # How long an idle agent connection stays open for its next request. Longer than clients keep
+    # theirs (httpx, which the MCP Python SDK uses: 5 s), so the client closes first and never sends
+    # a request on a connection the hub is closing; behind a load balancer, set it above the
+    # balancer's own idle timeout (AWS ALB: 60 s).
+    keep_alive_s: PositiveInt = 30
     limits: LimitsConfig = LimitsConfig()
     # A 2026-07-28 tools/call that asked for no progress and no log messages is answered in its own
     # task, beside the SDK transport (hub/transports/lean_tool_calls.py); false: always the SDK's.

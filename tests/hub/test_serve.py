@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+from pathlib import Path
 
+import anyio
 import pytest
 import sniffio
+import uvicorn
+from anyio.abc import SocketStream
+from starlette.types import Receive, Scope, Send
 
-from hub.serve import asyncio_named
+from hub.serve import asyncio_named, uvicorn_config
+from tests.conftest import hub_config
 
 
 def test_the_event_loop_is_named_to_sniffio_while_serving_and_only_then() -> None:
@@ -20,3 +27,42 @@ def test_the_event_loop_is_named_to_sniffio_while_serving_and_only_then() -> Non
     assert sniffio.thread_local.name is None
     with pytest.raises(sniffio.AsyncLibraryNotFoundError):
         sniffio.current_async_library()  # outside any loop, as before
+
+
+async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _answer(connection: SocketStream) -> bytes:
+    received = b""
+    while not received.endswith(b"\r\n\r\nok"):
+        received += await connection.receive()
+    return received
+
+
+@pytest.mark.anyio
+async def test_an_idle_connection_is_kept_for_keep_alive_s_and_then_closed(tmp_path: Path) -> None:
+    config = hub_config(tmp_path, server={"keep_alive_s": 1})
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    server = uvicorn.Server(uvicorn_config(_ok, config, "127.0.0.1", 0))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        with anyio.fail_after(10):
+            async with await anyio.connect_tcp(*sock.getsockname()) as connection:
+                for pause_s in (0.0, 0.5):  # within keep_alive_s: the same connection takes the next request
+                    await anyio.sleep(pause_s)
+                    await connection.send(b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+                    assert (await _answer(connection)).startswith(b"HTTP/1.1 200")
+                idle_since = anyio.current_time()
+                with anyio.fail_after(3), pytest.raises(anyio.EndOfStream):  # uvicorn's default would be 5 s
+                    await connection.receive()
+                assert anyio.current_time() - idle_since > 0.9
+        server.should_exit = True
