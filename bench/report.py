@@ -43,13 +43,13 @@ def verdicts(comparisons: list[Comparison]) -> list[str]:
         if c.concurrency == 1:
             ok = c.added_p50_ms <= MAX_ADDED_P50_MS
             lines.append(
-                f"{c.mode}: added p50 at c=1 is {c.added_p50_ms:.2f} ms "
+                f"{c.mode}: added p50 at c=1 is {c.added_p50_ms:.3f} ms "
                 f"(target <= {MAX_ADDED_P50_MS:g} ms): {'met' if ok else 'MISSED'}"
             )
         if c.concurrency == 16:
             ok = c.throughput_ratio >= MIN_THROUGHPUT_RATIO
             lines.append(
-                f"{c.mode}: hub/direct throughput at c=16 is {c.throughput_ratio:.0%} "
+                f"{c.mode}: hub/direct throughput at c=16 is {c.throughput_ratio:.1%} "
                 f"(target >= {MIN_THROUGHPUT_RATIO:.0%}): {'met' if ok else 'MISSED'}"
             )
     return lines
