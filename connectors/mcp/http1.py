@@ -67,7 +67,7 @@ class Headers:
 
 
 class Http1Client:
-    """A keep-alive connection pool to one origin; `request` (or `post`) sends one request and returns its response."""
+    """A keep-alive connection pool to one origin; `request` sends one request and returns its response."""
 
     def __init__(
         self,
@@ -95,12 +95,11 @@ class Http1Client:
         self._idle: collections.deque[_Connection] = collections.deque()
         self._closed = False
 
-    async def post(self, url: yarl.URL, body: bytes, headers: Mapping[str, str]) -> Response:
-        """Send `body` to `url` (on this client's origin) and return the response once its headers arrived."""
-        return await self.request("POST", url, headers, body)
-
     async def request(self, method: str, url: yarl.URL, headers: Mapping[str, str], body: bytes = b"") -> Response:
-        """Send one request to `url` (on this client's origin); a GET without a body has no content-length."""
+        """Send one request to `url` (on this client's origin) and return the response once its headers arrived.
+
+        A GET without a body goes out without a content-length.
+        """
         if url.origin() != self._origin:
             raise ValueError(f"{url} is not on this client's origin {self._origin}")
         target = url.raw_path_qs or "/"

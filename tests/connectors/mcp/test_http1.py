@@ -100,7 +100,9 @@ async def test_a_post_sends_the_request_as_given_and_reuses_the_connection() -> 
     async with scripted(echo_forever) as server:
         http = client(server)
         for n in range(3):
-            answer = await http.post(server.url, b'{"n":%d}' % n, {"accept": "application/json", "mcp-method": "x"})
+            answer = await http.request(
+                "POST", server.url, {"accept": "application/json", "mcp-method": "x"}, b'{"n":%d}' % n
+            )
             assert (answer.status, answer.headers.get("Content-Type"), await answer.read()) == (
                 200,
                 "application/json",
@@ -138,7 +140,7 @@ async def test_a_get_has_no_body_and_no_content_length() -> None:
 async def test_a_request_header_replaces_a_configured_one_of_the_same_name() -> None:
     async with scripted(echo_forever) as server:
         http = client(server)
-        answer = await http.post(server.url, b"{}", {"X-Configured": "from the request"})
+        answer = await http.request("POST", server.url, {"X-Configured": "from the request"}, b"{}")
         answer.release()
         await http.aclose()
     assert server.requests[0][1]["x-configured"] == "from the request"
@@ -149,7 +151,7 @@ async def test_a_header_that_would_split_the_request_is_refused_before_anything_
         http = client(server)
         for headers in ({"x-a": "1\r\nx-injected: 2"}, {"x-a\n": "1"}, {"x-a": "\0"}, {"": "1"}, {"x-a": "ü€"}):
             with pytest.raises(ValueError, match="cannot be sent"):
-                await http.post(server.url, b"{}", headers)
+                await http.request("POST", server.url, headers, b"{}")
         await http.aclose()
     assert server.requests == []
 
@@ -167,13 +169,13 @@ async def test_chunked_and_streamed_bodies_arrive_piece_by_piece() -> None:
 
     async with scripted(stream) as server:
         http = client(server)
-        answer = await http.post(server.url, b"{}", {})
+        answer = await http.request("POST", server.url, {}, b"{}")
         pieces = answer.chunks()
         assert await anext(pieces) == b"first\n"  # before the server sent the rest
         release.set()
         assert [piece async for piece in pieces] == [b"second\n"]
         answer.release()
-        again = await http.post(server.url, b"{}", {})  # read to its end: the connection is reused
+        again = await http.request("POST", server.url, {}, b"{}")  # read to its end: the connection is reused
         again.release()
         await http.aclose()
     assert server.connections == 1
@@ -190,7 +192,7 @@ async def test_a_body_ended_by_closing_the_connection_is_read_whole_and_the_conn
     async with scripted(until_close) as server:
         http = client(server)
         for _ in range(2):
-            answer = await http.post(server.url, b"{}", {})
+            answer = await http.request("POST", server.url, {}, b"{}")
             assert await answer.read() == b'{"until":"close"}'
             answer.release()
         await http.aclose()
@@ -219,18 +221,18 @@ async def test_connection_close_an_unfinished_body_and_an_idle_close_each_lead_t
 
     async with scripted(varied) as server:
         http = client(server)
-        first = await http.post(server.url, b"{}", {})  # the server asked to close
+        first = await http.request("POST", server.url, {}, b"{}")  # the server asked to close
         await first.read()
         first.release()
-        second = await http.post(server.url, b"{}", {})  # released before its body ended: closed
+        second = await http.request("POST", server.url, {}, b"{}")  # released before its body ended: closed
         second.release()
         await asyncio.wait_for(server.closed.wait(), 5)
-        third = await http.post(server.url, b"{}", {})
+        third = await http.request("POST", server.url, {}, b"{}")
         await third.read()
         third.release()
         await asyncio.wait_for(idle_closed.wait(), 5)
         await asyncio.sleep(0.1)  # the client's loop sees the close
-        fourth = await http.post(server.url, b"{}", {})
+        fourth = await http.request("POST", server.url, {}, b"{}")
         assert await fourth.read() == b'{"n":4}'
         fourth.release()
         await http.aclose()
@@ -244,7 +246,7 @@ async def test_a_connection_lost_mid_body_fails_the_response() -> None:
 
     async with scripted(cut) as server:
         http = client(server)
-        answer = await http.post(server.url, b"{}", {})
+        answer = await http.request("POST", server.url, {}, b"{}")
         with pytest.raises(HttpConnectionError, match="before the response was complete"):
             await answer.read()
         answer.close()
@@ -260,7 +262,7 @@ async def test_a_malformed_response_fails_clearly() -> None:
     async with scripted(garbage) as server:
         http = client(server)
         with pytest.raises(HttpConnectionError, match="malformed HTTP response"):
-            await http.post(server.url, b"{}", {})
+            await http.request("POST", server.url, {}, b"{}")
         await http.aclose()
 
 
@@ -273,7 +275,7 @@ async def test_a_silent_server_times_out_and_the_connection_is_closed() -> None:
     async with scripted(silent) as server:
         http = client(server, read_timeout_s=0.2)
         with pytest.raises(TimeoutError, match="no data from the upstream"):
-            await http.post(server.url, b"{}", {})
+            await http.request("POST", server.url, {}, b"{}")
         await asyncio.wait_for(server.closed.wait(), 5)
         await http.aclose()
 
@@ -286,14 +288,14 @@ async def test_a_cancelled_post_closes_its_connection_and_frees_its_slot() -> No
 
     async with scripted(slow_then_echo) as server:
         http = client(server, limit=1)
-        waiting = asyncio.ensure_future(http.post(server.url, b"{}", {}))
+        waiting = asyncio.ensure_future(http.request("POST", server.url, {}, b"{}"))
         await asyncio.sleep(0.1)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
         await asyncio.wait_for(server.closed.wait(), 5)
         with pytest.raises(TimeoutError):  # the slot is free again: a new post is admitted and times out
-            await asyncio.wait_for(http.post(server.url, b"{}", {}), 0.3)
+            await asyncio.wait_for(http.request("POST", server.url, {}, b"{}"), 0.3)
         await http.aclose()
     assert server.connections == 2
 
@@ -301,8 +303,8 @@ async def test_a_cancelled_post_closes_its_connection_and_frees_its_slot() -> No
 async def test_the_limit_holds_a_post_until_a_response_is_released() -> None:
     async with scripted(echo_forever) as server:
         http = client(server, limit=1)
-        first = await http.post(server.url, b"1", {})
-        second = asyncio.ensure_future(http.post(server.url, b"2", {}))
+        first = await http.request("POST", server.url, {}, b"1")
+        second = asyncio.ensure_future(http.request("POST", server.url, {}, b"2"))
         await asyncio.sleep(0.1)
         assert not second.done()
         assert len(server.requests) == 1
@@ -320,9 +322,9 @@ async def test_a_refused_connection_fails_with_a_connection_error() -> None:
         url = server.url
     http = Http1Client(url, headers={}, connect_timeout_s=2.0, read_timeout_s=1.0, keepalive_s=1.0)
     with pytest.raises(HttpConnectionError, match="cannot connect"):
-        await http.post(url, b"{}", {})
+        await http.request("POST", url, {}, b"{}")
     with pytest.raises(ValueError, match="origin"):
-        await http.post(url.with_port(1), b"{}", {})
+        await http.request("POST", url.with_port(1), {}, b"{}")
     await http.aclose()
 
 
@@ -333,10 +335,10 @@ async def test_bytes_after_a_complete_response_end_the_connection_not_the_respon
 
     async with scripted(chatty) as server:
         http = client(server)
-        first = await http.post(server.url, b"{}", {})
+        first = await http.request("POST", server.url, {}, b"{}")
         assert await first.read() == b'{"n":1}'
         first.release()
-        second = await http.post(server.url, b"{}", {})  # on a new connection: the first one was closed
+        second = await http.request("POST", server.url, {}, b"{}")  # on a new connection: the first one was closed
         assert await second.read() == b'{"n":2}'
         second.release()
         await http.aclose()
