@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -13,7 +15,7 @@ import uvicorn
 from anyio.abc import SocketStream
 from starlette.types import Receive, Scope, Send
 
-from hub.serve import asyncio_named, uvicorn_config
+from hub.serve import YOUNG_COLLECTION_THRESHOLD, _DrainingServer, asyncio_named, uvicorn_config
 from tests.conftest import hub_config
 
 
@@ -65,4 +67,38 @@ async def test_an_idle_connection_is_kept_for_keep_alive_s_and_then_closed(tmp_p
                 with anyio.fail_after(3), pytest.raises(anyio.EndOfStream):  # uvicorn's default would be 5 s
                     await connection.receive()
                 assert anyio.current_time() - idle_since > 0.9
+        server.should_exit = True
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+async def _drained() -> None:
+    return None
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("collector_restored")
+async def test_once_started_the_startup_heap_is_frozen_and_young_collections_are_rarer(tmp_path: Path) -> None:
+    built_at_startup = [object() for _ in range(3)]  # a container the collector tracks
+    assert gc.is_tracked(built_at_startup)
+    gc.unfreeze()  # what an earlier test froze
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    server = _DrainingServer(uvicorn_config(_ok, hub_config(tmp_path), "127.0.0.1", 0), _drained, grace_s=1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        with anyio.fail_after(10):
+            async with await anyio.connect_tcp(*sock.getsockname()) as connection:
+                await connection.send(b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+                assert (await _answer(connection)).startswith(b"HTTP/1.1 200")  # started: its heap is settled
+        assert gc.get_freeze_count() > 1000  # everything alive at startup, this test's list among it
+        assert not any(obj is built_at_startup for obj in gc.get_objects())  # frozen: no generation walks it
+        assert gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD
         server.should_exit = True
