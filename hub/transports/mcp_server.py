@@ -268,7 +268,7 @@ class VirtualMcpServer:
         except Exception as exc:
             raise as_mcp_error(exc) from exc
 
-        return _for_era(ctx, result)
+        return _for_era(ctx, _unstamped(result))
 
     async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Any:
         return await self._forward(ctx, "tools/call", params)
@@ -308,6 +308,23 @@ def _mark_audited(ctx: ServerRequestContext[Any]) -> None:
 def _connection_of(ctx: ServerRequestContext[Any]) -> Connection:
     """The agent's per-client connection: `ctx.session` is a per-request proxy (mcp 2.3.0 has no public accessor)."""
     return ctx.session._connection
+
+
+def _unstamped(result: dict[str, Any]) -> dict[str, Any]:
+    """The upstream's result without its `serverInfo` stamp, so the SDK stamps the virtual server's.
+
+    A 2026-07-28 upstream stamps its own name on every result, and the SDK keeps a stamp the
+    handler returns: agents saw the upstream's name on its tools' results and the virtual server's
+    on the rest.
+    """
+    meta = result.get("_meta")
+    if isinstance(meta, dict) and types.SERVER_INFO_META_KEY in meta:
+        rest = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
+        if rest:
+            result["_meta"] = rest
+        else:
+            del result["_meta"]
+    return result
 
 
 def _for_era(ctx: ServerRequestContext[Any], result: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from mcp_types import CallToolResult, PromptReference, ResourceTemplateReference, TextContent, TextResourceContents
+from mcp_types import (
+    SERVER_INFO_META_KEY,
+    CallToolResult,
+    PromptReference,
+    ResourceTemplateReference,
+    TextContent,
+    TextResourceContents,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -150,3 +157,19 @@ async def test_prefix_never_exposes_neither_side_of_a_clash(catalog_hub, connect
     [problem] = view.problems
     assert "'now'" in problem
     assert "neither is exposed" in problem
+
+
+async def test_results_name_the_virtual_server_not_the_upstream_that_answered(
+    catalog_hub, connect, keys, transport
+) -> None:
+    with anyio.fail_after(TIMEOUT):
+        async with connect(catalog_hub, "assistant", keys.alice) as client:
+            results = [
+                await client.call_tool("now", {"tz": "UTC"}),  # a 2026-07-28 upstream, which stamps its own
+                await client.call_tool("test_simple_text", {}),  # a handshake-era upstream, which stamps none
+            ]
+    stamps = [(result.meta or {}).get(SERVER_INFO_META_KEY) for result in results]
+    if transport == "http-2026":
+        assert [stamp["name"] for stamp in stamps] == ["hub/assistant", "hub/assistant"]
+    else:  # handshake-era results carry no stamp
+        assert stamps == [None, None]
