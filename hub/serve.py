@@ -108,7 +108,7 @@ def settle_heap() -> None:
 
     Startup leaves some 200 000 long-lived objects (modules, models, schemas). CPython's full
     collection walks all of them: under load the hub ran one every few seconds, each stopping the
-    event loop 100-165 ms. Collected once and frozen here, they are never walked again, and a full
+    event loop 100-187 ms. Collected once and frozen here, they are never walked again, and a full
     collection walks only what was made since. Frozen objects are never freed: what startup built
     and later drops (a replaced catalog, say) stays allocated, once.
 
