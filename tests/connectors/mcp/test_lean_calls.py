@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, ElicitResult, TextContent
+from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, SERVER_INFO_META_KEY, ElicitResult, TextContent
 
 from connectors.mcp.lean_calls import LeanCalls
 
@@ -77,14 +77,19 @@ def neutral(error: MCPError, path: str) -> tuple[object, ...]:
 
 
 async def answer(twin: Twin, open_agent, path: str, tool: str, arguments: dict[str, Any], **client_args) -> Any:
-    """What the agent sees: the result, or the error with the upstream's name made path-neutral."""
+    """What the agent sees: the result or the error, with the names that differ by path made neutral."""
     with anyio.fail_after(TIMEOUT):
         async with open_agent(twin.agent, twin.running, path, KEY, **client_args) as client:
             try:
                 result = await client.call_tool(tool, arguments)
             except MCPError as exc:
                 return neutral(exc, path)
-    return ("result", result.model_dump(by_alias=True, exclude_none=True))
+    dumped = result.model_dump(by_alias=True, exclude_none=True)
+    stamp = dumped.get("_meta", {}).get(SERVER_INFO_META_KEY)
+    if stamp is not None:  # 2026-07-28: the virtual server's own, named after the path
+        assert stamp["name"] == f"hub/{path}"
+        stamp["name"] = "hub/X"
+    return ("result", dumped)
 
 
 def text_of(outcome: Any) -> str:
