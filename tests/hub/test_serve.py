@@ -13,6 +13,7 @@ import pytest
 import sniffio
 import uvicorn
 from anyio.abc import SocketStream
+from sse_starlette.sse import AppStatus
 from starlette.types import Receive, Scope, Send
 
 from hub.serve import YOUNG_COLLECTION_THRESHOLD, _DrainingServer, asyncio_named, uvicorn_config
@@ -71,11 +72,15 @@ async def test_an_idle_connection_is_kept_for_keep_alive_s_and_then_closed(tmp_p
 
 
 @pytest.fixture
-def collector_restored() -> Iterator[None]:
+def process_state_restored() -> Iterator[None]:
+    """What `hub serve` sets for its whole process: the collector's and sse-starlette's exit flags."""
     threshold = gc.get_threshold()
+    drain = AppStatus.enable_automatic_graceful_drain
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    AppStatus.should_exit = False  # set by the server's shutdown: later SSE answers would end at once
+    AppStatus.enable_automatic_graceful_drain = drain
 
 
 async def _drained() -> None:
@@ -83,7 +88,7 @@ async def _drained() -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.usefixtures("collector_restored")
+@pytest.mark.usefixtures("process_state_restored")
 async def test_once_started_the_startup_heap_is_frozen_and_young_collections_are_rarer(tmp_path: Path) -> None:
     built_at_startup = [object() for _ in range(3)]  # a container the collector tracks
     assert gc.is_tracked(built_at_startup)
