@@ -55,6 +55,7 @@ from hub.llm.limits import LlmLimits
 from hub.llm.routing import ModelRouter
 from hub.llm.sampling import sampling_for
 from hub.observability.llm_metrics import LlmMetrics
+from hub.observability.mcp_metrics import McpMetrics, UpstreamHealthCollector
 from hub.pipeline import Pipeline
 from hub.storage.engine import Database, open_database
 from hub.storage.llm_usage import UsageWriter, spent_since
@@ -159,7 +160,9 @@ def build_hub(config: HubConfig) -> Hub:
     audit = Auditor(config.audit, database, default_journal_dir(config.audit, config.storage.url))
     limiter = _limiter(config, closers)
     limits = Limits(config.limits, limiter)  # rules change at run time (catalog, /admin/limits)
-    pipeline = Pipeline(registry, upstreams, limits, audit)
+    metrics = CollectorRegistry()
+    metrics.register(UpstreamHealthCollector(upstreams.health))
+    pipeline = Pipeline(registry, upstreams, limits, audit, McpMetrics(metrics))
     jwt = None
     if config.oauth is not None:
         audience = config.oauth.audience or config.server.public_url
@@ -187,6 +190,7 @@ def build_hub(config: HubConfig) -> Hub:
         live=live,
         sync=CatalogSync(database, live, config.storage.sync_interval_s, _change_notices(config, closers)),
         audit=audit,
+        metrics=metrics,
     )
     if config.models:
         hub.llm = _llm(config, hub, limiter, closers)

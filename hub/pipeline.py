@@ -1,4 +1,4 @@
-"""The one place a call walks the path: grant → virtual server → limits → connector → audit (policies later).
+"""The one place a call walks the path: grant → virtual server → limits → connector → audit, metrics.
 
 Transports hand over a Principal, a virtual server name, an MCP method and its wire params; the
 pipeline answers with a wire result or raises a HubError. It never names a transport or a concrete
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
@@ -20,12 +20,21 @@ from hub.core.connector import AgentPeer, CallContext, Connector, ProgressFn, Sa
 from hub.core.principal import Grant, Principal
 from hub.errors import AuditUnavailableError, InvalidParamsError, NotFoundError, UpstreamUnavailableError
 from hub.governance.audit import AuditEntry, Auditor
-from hub.governance.audit.mcp_requests import LIST_METHODS, list_entry, mcp_entry
+from hub.governance.audit.mcp_requests import LIST_METHODS, list_entry, mcp_entry, outcome_of
+from hub.governance.audit.record import Outcome
 from hub.governance.limits import Limits
 from hub.virtual.registry import Registry
 from hub.virtual.view import Exposed, View
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class CallObserver(Protocol):
+    """Told how every request the pipeline takes ended, and how long it took (hub/observability/mcp_metrics.py)."""
+
+    def finished(self, principal: Principal, server: str, method: str, outcome: Outcome, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +60,13 @@ class Pipeline:
         connectors: Mapping[str, Connector],
         limits: Limits | None = None,
         audit: Auditor | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self._registry = registry
         self._connectors = connectors
         self._limits = limits
         self._audit = audit if audit is not None and audit.enabled else None
+        self._observer = observer
         # Answers upstreams' sampling for a (principal, virtual server), or None; set by the app (hub/llm/sampling.py).
         self.sampling: Callable[[Principal, str], Sampler | None] | None = None
 
@@ -81,6 +92,12 @@ class Pipeline:
         return view, grant
 
     async def list_items(self, principal: Principal, server: str, kind: ItemKind) -> list[WireItem]:
+        listed = self._audited_list(principal, server, kind)
+        if self._observer is None:
+            return await listed
+        return await self._observed(principal, server, LIST_METHODS[kind], listed)
+
+    async def _audited_list(self, principal: Principal, server: str, kind: ItemKind) -> list[WireItem]:
         if self._audit is None:
             return await self._list_items(principal, server, kind)
         started = time.perf_counter()
@@ -115,6 +132,27 @@ class Pipeline:
 
     async def forward(self, caller: Caller, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Forward one request; with the audit log on, its record is journaled before the answer is returned."""
+        forwarded = self._audited_forward(caller, method, params)
+        if self._observer is None:
+            return await forwarded
+        return await self._observed(caller.principal, caller.server, method, forwarded)
+
+    async def _observed(self, principal: Principal, server: str, method: str, request: Awaitable[T]) -> T:
+        """`request`'s answer, its outcome and duration told to the observer (a failed audit record included)."""
+        assert self._observer is not None
+        started = time.perf_counter()
+        outcome: Outcome = "error"
+        try:
+            answer = await request
+            outcome = outcome_of(answer if isinstance(answer, Mapping) else None, None)
+            return answer
+        except BaseException as exc:
+            outcome = outcome_of(None, exc)
+            raise
+        finally:
+            self._observer.finished(principal, server, method, outcome, time.perf_counter() - started)
+
+    async def _audited_forward(self, caller: Caller, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         route = _Route()
         if self._audit is None:
             return await self._forward(caller, method, params, route)

@@ -135,13 +135,21 @@ def _request_entry(
     )
 
 
-def _outcome(result: Mapping[str, Any] | None, error: BaseException | None) -> tuple[Outcome, int | None, str | None]:
+def outcome_of(result: Mapping[str, Any] | None, error: BaseException | None) -> Outcome:
+    """How a request ended: answered (a tool's own failure apart), failed, or cancelled before its answer."""
     if error is None:
-        return ("tool_error" if result is not None and result.get("isError") is True else "ok"), None, None
-    if isinstance(error, anyio.get_cancelled_exc_class()):
-        return "cancelled", None, "cancelled before it was answered"
+        return "tool_error" if result is not None and result.get("isError") is True else "ok"
+    return "cancelled" if isinstance(error, anyio.get_cancelled_exc_class()) else "error"
+
+
+def _outcome(result: Mapping[str, Any] | None, error: BaseException | None) -> tuple[Outcome, int | None, str | None]:
+    outcome = outcome_of(result, error)
+    if outcome == "cancelled":
+        return outcome, None, "cancelled before it was answered"
+    if error is None:
+        return outcome, None, None
     code, message = failure_of(error)
-    return "error", code, message
+    return outcome, code, message
 
 
 def _target(method: str, params: Mapping[str, Any]) -> str | None:
