@@ -42,7 +42,16 @@ async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def _answer(connection: SocketStream) -> bytes:
+def _listening() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    return sock
+
+
+async def _get(connection: SocketStream) -> bytes:
+    """Send `GET /` and read the whole answer of `_ok`."""
+    await connection.send(b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
     received = b""
     while not received.endswith(b"\r\n\r\nok"):
         received += await connection.receive()
@@ -52,9 +61,7 @@ async def _answer(connection: SocketStream) -> bytes:
 @pytest.mark.anyio
 async def test_an_idle_connection_is_kept_for_keep_alive_s_and_then_closed(tmp_path: Path) -> None:
     config = hub_config(tmp_path, server={"keep_alive_s": 1})
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
+    sock = _listening()
     server = uvicorn.Server(uvicorn_config(_ok, config, "127.0.0.1", 0))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
@@ -62,8 +69,7 @@ async def test_an_idle_connection_is_kept_for_keep_alive_s_and_then_closed(tmp_p
             async with await anyio.connect_tcp(*sock.getsockname()) as connection:
                 for pause_s in (0.0, 0.5):  # within keep_alive_s: the same connection takes the next request
                     await anyio.sleep(pause_s)
-                    await connection.send(b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
-                    assert (await _answer(connection)).startswith(b"HTTP/1.1 200")
+                    assert (await _get(connection)).startswith(b"HTTP/1.1 200")
                 idle_since = anyio.current_time()
                 with anyio.fail_after(3), pytest.raises(anyio.EndOfStream):  # uvicorn's default would be 5 s
                     await connection.receive()
@@ -93,16 +99,13 @@ async def test_once_started_the_startup_heap_is_frozen_and_young_collections_are
     built_at_startup = [object() for _ in range(3)]  # a container the collector tracks
     assert gc.is_tracked(built_at_startup)
     gc.unfreeze()  # what an earlier test froze
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
+    sock = _listening()
     server = _DrainingServer(uvicorn_config(_ok, hub_config(tmp_path), "127.0.0.1", 0), _drained, grace_s=1)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
         with anyio.fail_after(10):
             async with await anyio.connect_tcp(*sock.getsockname()) as connection:
-                await connection.send(b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
-                assert (await _answer(connection)).startswith(b"HTTP/1.1 200")  # started: its heap is settled
+                assert (await _get(connection)).startswith(b"HTTP/1.1 200")  # started: its heap is settled
         assert gc.get_freeze_count() > 1000  # everything alive at startup, this test's list among it
         assert not any(obj is built_at_startup for obj in gc.get_objects())  # frozen: no generation walks it
         assert gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD
