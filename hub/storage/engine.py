@@ -7,11 +7,12 @@ URLs get their async driver. `sqlite+aiosqlite://` is an in-memory database held
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import anyio
 from sqlalchemy import URL, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -44,6 +45,24 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+WRITE_TIMEOUT_S: Final = 10.0
+"""How long a background writer's batch may take before it counts as failed (SQLite waits up to 5 s for its lock)."""
+
+
+@contextmanager
+def uninterrupted(timeout_s: float = WRITE_TIMEOUT_S) -> Iterator[None]:
+    """Around a background writer's batch: cancellation (a shutdown) waits for it instead of cutting it off.
+
+    A statement cancelled while the driver runs it is not merely lost: on aiosqlite, SQLAlchemy's
+    cleanup of the interrupted connection leaves a close pending that never completes, and the next
+    statement on the engine could wait forever: the audit writer's last flush at shutdown stored
+    nothing that way. A batch that takes longer than `timeout_s` raises
+    TimeoutError, which the writers treat like any other failed write.
+    """
+    with anyio.fail_after(timeout_s, shield=True):
+        yield
 
 
 def open_database(config: HubConfig) -> Database:

@@ -14,7 +14,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from sqlalchemy import func, insert, select
 
 from hub.llm.usage import UsageRecord
-from hub.storage.engine import Database
+from hub.storage.engine import Database, uninterrupted
 from hub.storage.tables import LlmUsageRow
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,9 @@ class UsageWriter:
 
     async def _write(self, batch: Sequence[UsageRecord]) -> None:
         try:
-            async with self._database.transaction() as session:
-                await session.execute(insert(LlmUsageRow), [_row(r) for r in batch])
+            with uninterrupted():  # a shutdown lets the batch finish: see `uninterrupted`
+                async with self._database.transaction() as session:
+                    await session.execute(insert(LlmUsageRow), [_row(r) for r in batch])
             self.written += len(batch)
         except Exception:  # the database is away: the records are lost, the hub keeps serving
             log.exception("llm.usage_write_failed", extra={"records": len(batch)})

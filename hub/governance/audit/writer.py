@@ -30,7 +30,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from hub.config.model import AuditConfig
 from hub.governance.audit import store
 from hub.governance.audit.journal import ChainJournal, Position
-from hub.storage.engine import Database
+from hub.storage.engine import Database, uninterrupted
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,8 @@ class DatabaseWriter:
         backoff = BACKOFF_S
         while True:
             try:
-                await self._insert(journal, rows)
+                with uninterrupted():  # a shutdown lets the batch finish: see `uninterrupted`
+                    await self._insert(journal, rows)
                 break
             except Exception as exc:  # the database is away (or failing): wait, retry; the journal keeps the lines
                 self._went_down(exc)

@@ -1,4 +1,7 @@
-"""The journal: what a killed process journaled is stored after a restart, exactly once, and its chain goes on."""
+"""The journal: what a killed process journaled is stored after a restart, exactly once, and its chain goes on.
+
+A shutdown while a batch is being stored lets that batch finish, and stores the rest.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from hub.governance.audit import AuditEntry, Auditor
 from hub.governance.audit.verify import verify_chains
 from hub.storage.engine import Database
 from hub.storage.tables import AuditRow
+from tests.write_lock import held_write_lock, insert_waiting
 
 pytestmark = pytest.mark.anyio
 
@@ -128,6 +132,26 @@ async def test_two_processes_on_one_journal_directory_keep_separate_chains(
     assert all(r.broken is None and r.records == 4 for r in reports)
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(AuditRow)) == 8
+
+
+async def test_a_shutdown_while_a_batch_is_being_stored_lets_it_finish_and_stores_the_rest(
+    database: Database, make_auditor: Callable[..., Auditor]
+) -> None:
+    # Cut off mid-statement, the batch was lost and, on SQLite, the last flush then waited on a
+    # connection that never answered: nothing was stored.
+    auditor = make_auditor(batch_size=20)
+    with held_write_lock(database, AuditRow.__tablename__) as release, anyio.fail_after(TIMEOUT):
+
+        async def release_soon() -> None:
+            await anyio.sleep(0.3)
+            release()
+
+        async with anyio.create_task_group() as tg, auditor.running():
+            for i in range(50):
+                auditor.record(entry(f"t{i}"))
+            await insert_waiting(database, AuditRow.__tablename__)
+            tg.start_soon(release_soon)  # the stop begins while the insert still waits
+    assert await targets(database) == [f"t{i}" for i in range(50)]
 
 
 async def test_a_journal_directory_that_cannot_be_used_is_a_clear_config_error(
