@@ -57,9 +57,9 @@ def uninterrupted(timeout_s: float = WRITE_TIMEOUT_S) -> Iterator[None]:
 
     A statement cancelled while the driver runs it is not merely lost: on aiosqlite, SQLAlchemy's
     cleanup of the interrupted connection leaves a close pending that never completes, and the next
-    statement on the engine could wait forever: the audit writer's last flush at shutdown stored
-    nothing that way. A batch that takes longer than `timeout_s` raises
-    TimeoutError, which the writers treat like any other failed write.
+    statement on the engine could wait forever (the audit writer's last flush at shutdown stored
+    nothing that way). A batch that takes longer than `timeout_s` raises TimeoutError, which the
+    writers treat like any other failed write.
     """
     with anyio.fail_after(timeout_s, shield=True):
         yield
