@@ -45,6 +45,11 @@ def held_write_lock(database: Database, table: str) -> Iterator[Callable[[], Non
         close()
 
 
+async def release_after(release: Callable[[], None], delay_s: float) -> None:
+    await anyio.sleep(delay_s)
+    release()
+
+
 async def insert_waiting(database: Database, table: str) -> None:
     """Return once an insert into `table` waits for the lock: PostgreSQL shows it; on SQLite, after a pause."""
     url = database.url

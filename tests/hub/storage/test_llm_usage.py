@@ -13,7 +13,7 @@ from hub.storage.engine import Database
 from hub.storage.llm_usage import UsageWriter
 from hub.storage.migrate import upgrade
 from hub.storage.tables import LlmUsageRow
-from tests.write_lock import held_write_lock, insert_waiting
+from tests.write_lock import held_write_lock, insert_waiting, release_after
 
 pytestmark = pytest.mark.anyio
 
@@ -42,16 +42,11 @@ async def test_a_shutdown_while_a_batch_is_being_written_lets_it_finish(database
     await upgrade(database)
     writer = UsageWriter(database)
     with held_write_lock(database, LlmUsageRow.__tablename__) as release, anyio.fail_after(TIMEOUT):
-
-        async def release_soon() -> None:
-            await anyio.sleep(0.3)
-            release()
-
         async with anyio.create_task_group() as outer, anyio.create_task_group() as tg:
             await tg.start(writer.run)
             writer.record(usage("a"))
             await insert_waiting(database, LlmUsageRow.__tablename__)
-            outer.start_soon(release_soon)
+            outer.start_soon(release_after, release, 0.3)
             tg.cancel_scope.cancel()  # the hub's shutdown
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(LlmUsageRow)) == 1

@@ -19,7 +19,7 @@ from hub.governance.audit import AuditEntry, Auditor
 from hub.governance.audit.verify import verify_chains
 from hub.storage.engine import Database
 from hub.storage.tables import AuditRow
-from tests.write_lock import held_write_lock, insert_waiting
+from tests.write_lock import held_write_lock, insert_waiting, release_after
 
 pytestmark = pytest.mark.anyio
 
@@ -141,16 +141,11 @@ async def test_a_shutdown_while_a_batch_is_being_stored_lets_it_finish_and_store
     # connection that never answered: nothing was stored.
     auditor = make_auditor(batch_size=20)
     with held_write_lock(database, AuditRow.__tablename__) as release, anyio.fail_after(TIMEOUT):
-
-        async def release_soon() -> None:
-            await anyio.sleep(0.3)
-            release()
-
         async with anyio.create_task_group() as tg, auditor.running():
             for i in range(50):
                 auditor.record(entry(f"t{i}"))
             await insert_waiting(database, AuditRow.__tablename__)
-            tg.start_soon(release_soon)  # the stop begins while the insert still waits
+            tg.start_soon(release_after, release, 0.3)  # the stop begins while the insert still waits
     assert await targets(database) == [f"t{i}" for i in range(50)]
 
 
