@@ -42,6 +42,7 @@ MAX_CALLS = 400
 """Calls a burst makes at most (all workers together)."""
 BURST_TIMEOUT = 60.0
 STARTUP_TIMEOUT = 30.0
+LOG_LINES = 40
 
 
 def catalog() -> dict[str, Any]:
@@ -113,15 +114,25 @@ class _Remote:
 
 @asynccontextmanager
 async def hub_process(config: Path) -> AsyncIterator[tuple[Process, str]]:
-    """`hub serve` in its own process group; yields it and its URL once /ready answers 200."""
-    process = await anyio.open_process(
-        [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", "0"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    """`hub serve` in its own process group; yields it and its URL once /ready answers 200.
+
+    Its log goes to a file beside the config, whose last lines are printed once it has stopped:
+    pytest shows them when the test fails (these failures depend on timing, and the log says when
+    the hub stopped and what its audit writer did).
+    """
+    log = config.with_suffix(".log")
+    stderr = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        process = await anyio.open_process(
+            [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+    finally:
+        os.close(stderr)  # the hub has its own copy
     try:
         with anyio.fail_after(STARTUP_TIMEOUT):
             url = await _listening_url(process)
@@ -133,6 +144,8 @@ async def hub_process(config: Path) -> AsyncIterator[tuple[Process, str]]:
         with anyio.CancelScope(shield=True):
             await process.wait()
             await process.aclose()
+            lines = (await anyio.Path(log).read_text()).splitlines()
+            print(f"--- the last {LOG_LINES} lines of {log.name} ---", *lines[-LOG_LINES:], sep="\n")
 
 
 async def _listening_url(process: Process) -> str:
