@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from hub.core import json_text
 from hub.errors import HubError
 
 Outcome = Literal["ok", "tool_error", "error", "cancelled"]
@@ -156,36 +157,10 @@ class AuditRecord:
         )
 
 
-# Encoders made once: json.dumps with options builds a new encoder on every call.
-_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_COMPACT = json_text.encoder(default=str)
 _text = json.encoder.encode_basestring_ascii  # a string as canonical JSON (the encoder's own function)
 
-
-def _reusable(encoder: json.JSONEncoder) -> Callable[[Any], str]:
-    """`encoder.encode`, with its C encoder made once: `encode` builds it anew on every call (half its cost).
-
-    Same options, so the same text; without the circular-reference check, which JSON values (parsed
-    or redacted: depth-bounded copies) never need. Pythons without the C accelerator use `encode`.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return encoder.encode
-    chunks = make(
-        None,  # no markers: no circular check
-        encoder.default,
-        _text,
-        encoder.indent,
-        encoder.key_separator,
-        encoder.item_separator,
-        encoder.sort_keys,
-        encoder.skipkeys,
-        encoder.allow_nan,
-    )
-    return lambda value: "".join(chunks(value, 0))
-
-
-canonical_text: Callable[[Any], str] = _reusable(_CANONICAL_ENCODER)
+canonical_text: Callable[[Any], str] = json_text.encoder(sort_keys=True, allow_nan=False)
 """A JSON value as canonical text: keys sorted, compact, ASCII only, no NaN."""
 
 
