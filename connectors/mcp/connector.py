@@ -180,13 +180,13 @@ class McpConnector:
         params: Mapping[str, Any],
         ctx: CallContext,
     ) -> dict[str, Any]:
-        request = _REQUESTS[method].model_validate({"method": method, "params": dict(params)})
-        lean = self._lean_for(client) if ctx.progress is None else None
+        lean = self._lean_for(client) if ctx.progress is None and method == "tools/call" else None
         with upstream_failures(self.name, ctx.deadline, on_broken=self._broken.set):
-            if lean is not None and isinstance(request, types.CallToolRequest):
-                answer = await lean.call(request)
+            if lean is not None:
+                answer = await lean.call(params)
                 if answer is not None:  # None: the upstream redirected; the SDK client knows the rules
                     return answer
+            request = _REQUESTS[method].model_validate({"method": method, "params": dict(params)})
             result = await client.session.send_request(
                 request,
                 _RAW,  # type: ignore[type-var]  # raw passthrough: keep every wire field the upstream sent

@@ -6,7 +6,7 @@ bookkeeping, a request model dumped and a result validated on the way (about 1 m
 per call, see docs/performance.md). This path sends the very request the SDK would, over a
 keep-alive pool of its own (connectors/mcp/http1.py):
 
-- the body is the SDK's: the same request model dumped the same way, stamped by the session's own
+- the body is the SDK's: the request model's wire dump (`request_data`), stamped by the session's own
   per-request stamp (at 2026-07-28: `_meta` protocol version, client info and capabilities, log
   level), with the W3C trace context injected like the dispatcher does;
 - the headers are the SDK transport's: `Accept`, `Content-Type`, `MCP-Protocol-Version` (and at
@@ -15,9 +15,9 @@ keep-alive pool of its own (connectors/mcp/http1.py):
   by the same `auth:` flow (an httpx2 `Auth`, driven here by hand: its credential, and its one retry
   with a new token on a 401);
 - the answer is read like the SDK transport reads it: a JSON body or an SSE stream (whose log and
-  list-changed notifications reach the same callbacks the SDK client has), parsed by the SDK's
-  JSON-RPC adapter, validated by the same result check; HTTP and JSON-RPC failures become the same
-  `MCPError`s, so `upstream_failures` maps both paths to the same HubErrors.
+  list-changed notifications reach the same callbacks the SDK client has), parsed as the SDK's
+  JSON-RPC adapter parses it (`parse_message`), validated by the same result check; HTTP and
+  JSON-RPC failures become the same `MCPError`s, so `upstream_failures` maps both paths to the same HubErrors.
 
 Taken only when it cannot differ: the agent asked for no progress. At 2026-07-28 (stateless HTTP, no
 session id, no server-to-client requests) a call stands alone; cancellation and deadlines close the
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from typing import Any
 import anyio
 import httpx2
 import mcp_types as types
+import pydantic_core
 import yarl
 from mcp import Client
 from mcp.client.session import IncomingMessage
@@ -67,6 +67,7 @@ from connectors.mcp.http1 import Http1Client, HttpConnectionError, Response
 from connectors.mcp.lean_handshake import HandshakeSession
 from connectors.mcp.transport import SessionIdTap
 from hub.config.model import StreamableHttpUpstreamConfig
+from hub.core import json_text
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ MessageFn = Callable[[IncomingMessage], Awaitable[None]]
 _ACCEPT = "application/json, text/event-stream"
 _CLOSE_TIMEOUT_S = 2.0
 _USER_AGENT = "hub-lean-calls"  # tells an upstream's logs which path a request took
+_REQUEST_TEXT = json_text.encoder(ensure_ascii=False, allow_nan=False)  # as the SDK transport writes a body
+_RESULT_KEYS = frozenset(("jsonrpc", "id", "result"))
+# tools/call's params as the SDK's model dumps them: its fields' wire names (`_meta`, `inputResponses`, ...).
+_CALL_PARAMS = frozenset(field.alias or name for name, field in types.CallToolRequestParams.model_fields.items())
 
 
 def lean_path_applies(config: object, client: Client) -> bool:
@@ -126,14 +131,15 @@ class LeanCalls:
         ):  # runs while the connection is torn down by cancellation
             await self._http.aclose()
 
-    async def call(self, request: types.CallToolRequest) -> dict[str, Any] | None:
-        """The upstream's result (raw wire dict), or None when the upstream redirected: use the SDK path.
+    async def call(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The upstream's result (raw wire dict) for a tools/call with these wire params, or None when
+        the upstream redirected: use the SDK path.
 
         Raises MCPError exactly where the SDK client would, TimeoutError on a read timeout, and
         ValidationError for a result the negotiated version does not allow.
         """
         request_id: int | str = next(self._ids) if self._handshake is None else self._handshake.next_id()
-        body, headers = self._build(request, request_id)
+        body, headers = self._build(params, request_id)
         try:
             response = await self._send("POST", body, headers)
         except HttpConnectionError as exc:  # the SDK transport's task dies and its session closes
@@ -183,9 +189,9 @@ class LeanCalls:
         finally:
             await flow.aclose()
 
-    def _build(self, request: types.CallToolRequest, request_id: int | str) -> tuple[bytes, dict[str, str]]:
+    def _build(self, params: Mapping[str, Any], request_id: int | str) -> tuple[bytes, dict[str, str]]:
         """Body and headers as `ClientSession.send_request`, the dispatcher and the transport make them."""
-        data = request.model_dump(by_alias=True, mode="json", exclude_none=True)
+        data = request_data(params)
         opts: CallOptions = {}
         self._stamp(data, opts)
         params = dict(data.get("params") or {})
@@ -200,7 +206,7 @@ class LeanCalls:
             message["params"] = params
         session = self._handshake.headers() if self._handshake is not None else {}
         headers = {"accept": _ACCEPT, "content-type": "application/json", **session, **opts.get("headers", {})}
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        body = _REQUEST_TEXT(message).encode()
         return body, headers
 
     async def _answer(self, response: Response, headers: dict[str, str]) -> dict[str, Any] | None:
@@ -217,17 +223,14 @@ class LeanCalls:
                 handshake.session_gone()
             raise await _http_failure(response, content_type, session_id)
         if content_type.startswith("application/json"):
-            try:
-                message = types.jsonrpc_message_adapter.validate_json(await response.read(), by_name=False)
-            except ValidationError as exc:
-                raise MCPError(code=types.PARSE_ERROR, message=f"Failed to parse JSON response: {exc}") from exc
+            message = parse_message(await response.read(), "Failed to parse JSON response")
         elif content_type.startswith("text/event-stream"):
             message = await self._from_events(response, headers)
         else:
             raise MCPError(code=types.INVALID_REQUEST, message=f"Unexpected content type: {content_type}")
         return _outcome(message)
 
-    async def _from_events(self, response: Response, headers: dict[str, str]) -> types.JSONRPCMessage:
+    async def _from_events(self, response: Response, headers: dict[str, str]) -> Answer:
         """The answer on an SSE stream, resumed with `Last-Event-ID` as the SDK transport resumes it."""
         cursor = _Cursor()
         message = await self._read_events(response, cursor)
@@ -249,7 +252,7 @@ class LeanCalls:
                 failures += 1
         return message
 
-    async def _resume(self, headers: dict[str, str], cursor: _Cursor) -> types.JSONRPCMessage | None:
+    async def _resume(self, headers: dict[str, str], cursor: _Cursor) -> Answer | None:
         """One GET with `Last-Event-ID`: the answer, or None when this stream too ended before it."""
         assert cursor.event_id is not None
         resumed = {k: v for k, v in headers.items() if k != "content-type"} | {"last-event-id": cursor.event_id}
@@ -265,7 +268,7 @@ class LeanCalls:
         finally:
             response.release()
 
-    async def _read_events(self, response: Response, cursor: _Cursor) -> types.JSONRPCMessage | None:
+    async def _read_events(self, response: Response, cursor: _Cursor) -> Answer | None:
         """Read an SSE stream with httpx2's parser (the SDK transport's) up to the answer, relaying
         notifications on the way; None if the stream ended first (`cursor` then says where)."""
         events = httpx2.EventSource(_as_httpx_response(response, self._url), max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE)
@@ -277,11 +280,8 @@ class LeanCalls:
                     cursor.retry_ms = sse.retry
                 if sse.event != "message" or not sse.data:
                     continue  # priming events and unknown event types, as the SDK transport skips them
-                try:
-                    message = types.jsonrpc_message_adapter.validate_json(sse.data, by_name=False)
-                except ValidationError as exc:
-                    raise MCPError(code=types.PARSE_ERROR, message=f"Failed to parse SSE message: {exc}") from exc
-                if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+                message = parse_message(sse.data, "Failed to parse SSE message")
+                if isinstance(message, dict | types.JSONRPCResponse | types.JSONRPCError):
                     return message
                 await self._from_upstream(message)
         except httpx2.SSEError as exc:
@@ -343,7 +343,55 @@ class _NotResumedError(Exception):
     """A resuming GET was refused or could not connect: one failed attempt."""
 
 
-def _outcome(message: types.JSONRPCMessage) -> dict[str, Any]:
+Answer = dict[str, Any] | types.JSONRPCMessage
+"""An upstream's message as `parse_message` gives it: a plain result response as its result."""
+
+
+def request_data(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A tools/call as the SDK client dumps its request model before stamping it.
+
+    The hub's params are already that dump: the agent edge validated them into the same model and
+    dumped them the same way, and the pipeline only renames the tool. Params that hold anything
+    else (a field the model lacks, a null, a name that is not a string) are validated and dumped
+    by the model, as the SDK path does.
+    """
+    if params.keys() <= _CALL_PARAMS and isinstance(params.get("name"), str) and None not in params.values():
+        meta = params.get("_meta")
+        copied = {**params, "_meta": dict(meta)} if isinstance(meta, Mapping) else dict(params)
+        return {"method": "tools/call", "params": copied}  # copied: the stamp writes into params and `_meta`
+    request = types.CallToolRequest.model_validate({"method": "tools/call", "params": dict(params)})
+    return request.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def parse_message(data: bytes | str, failure: str) -> Answer:
+    """One JSON-RPC message from the upstream, as the SDK's adapter reads it; a plain result as its result dict.
+
+    Most answers are a plain result. Read by the same JSON parser (pydantic-core's) with the checks
+    the adapter makes of a result response, they skip the adapter's trial of all four message
+    shapes. Anything else, a parse error included, goes to the adapter, which reads or refuses it
+    as before (`failure` starts its PARSE_ERROR message).
+    """
+    try:
+        parsed = pydantic_core.from_json(data, allow_inf_nan=True)  # NaN and Infinity: as the adapter takes them
+    except ValueError:
+        parsed = None
+    if (
+        type(parsed) is dict
+        and parsed.keys() == _RESULT_KEYS
+        and parsed["jsonrpc"] == "2.0"
+        and type(parsed["id"]) in (int, str)  # RequestId: a strict int (no bool, no float) or a string
+        and type(parsed["result"]) is dict
+    ):
+        return parsed["result"]
+    try:
+        return types.jsonrpc_message_adapter.validate_json(data, by_name=False)
+    except ValidationError as exc:
+        raise MCPError(code=types.PARSE_ERROR, message=f"{failure}: {exc}") from exc
+
+
+def _outcome(message: Answer) -> dict[str, Any]:
+    if isinstance(message, dict):
+        return message
     if isinstance(message, types.JSONRPCError):
         raise MCPError(code=message.error.code, message=message.error.message, data=message.error.data)
     if isinstance(message, types.JSONRPCResponse):

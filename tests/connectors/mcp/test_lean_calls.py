@@ -21,9 +21,20 @@ from typing import Any
 import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, SERVER_INFO_META_KEY, ElicitResult, TextContent
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    SERVER_INFO_META_KEY,
+    CallToolRequest,
+    ElicitResult,
+    JSONRPCResponse,
+    TextContent,
+    jsonrpc_message_adapter,
+)
+from pydantic import ValidationError
 
-from connectors.mcp.lean_calls import LeanCalls
+from connectors.mcp.lean_calls import LeanCalls, parse_message, request_data
 
 pytestmark = pytest.mark.anyio
 
@@ -376,3 +387,118 @@ async def test_a_call_whose_stream_is_cut_short_fails_alone_alike(twin, open_age
     assert cut["lean"][:3] == cut["sdk"][:3] == ("error", -32009, "upstream 'X': SSE stream ended without a response")
     assert [text_of(after[path]) for path in PATHS] == ["still here", "still here"]
     assert restarts == before
+
+
+def read_as_the_sdk_does(data: bytes | str) -> tuple[str, str]:
+    """The SDK adapter's reading of an answer: a result, another message, or a parse error (as text: NaN, true vs 1)."""
+    try:
+        message = jsonrpc_message_adapter.validate_json(data, by_name=False)
+    except ValidationError:
+        return ("parse-error", "")
+    if isinstance(message, JSONRPCResponse):
+        return ("result", repr(dict(message.result)))
+    return ("message", repr(message))
+
+
+def read_lean(data: bytes | str) -> tuple[str, str]:
+    try:
+        message = parse_message(data, "Failed")
+    except MCPError as exc:
+        assert exc.code == PARSE_ERROR and exc.message.startswith("Failed: ")
+        return ("parse-error", "")
+    if isinstance(message, dict):
+        return ("result", repr(message))
+    if isinstance(message, JSONRPCResponse):  # one the adapter read after all (an extra member, say)
+        return ("result", repr(dict(message.result)))
+    return ("message", repr(message))
+
+
+ANSWERS = [
+    b'{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}],"isError":false}}',
+    b'{"jsonrpc":"2.0","id":"a-7","result":{}}',
+    b'{"result":{"x":[1,2.5,null,"\\u00e9"]},"id":3,"jsonrpc":"2.0"}',
+    b'{"jsonrpc":"2.0","id":1,"result":{"x":NaN,"y":Infinity,"z":1e400}}',
+    b'{"jsonrpc":"2.0","id":1,"result":{"x":123456789012345678901234567890}}',
+    b'{"jsonrpc":"2.0","id":1,"result":{"x":1,"x":2}}',
+    b'{"jsonrpc":"2.0","id":1,"result":{"x":"\\ud800"}}',
+    b'{"jsonrpc":"2.0","id":1,"result":{"x":"\xff"}}',
+    b'{"jsonrpc":"2.0","id":1,"result":{}} trailing',
+    b'\xef\xbb\xbf{"jsonrpc":"2.0","id":1,"result":{}}',
+    b"",
+    b'{"jsonrpc":"2.0","id":true,"result":{}}',
+    b'{"jsonrpc":"2.0","id":1.0,"result":{}}',
+    b'{"jsonrpc":"2.0","id":null,"result":{}}',
+    b'{"jsonrpc":"1.0","id":1,"result":{}}',
+    b'{"jsonrpc":"2.0","id":1,"result":[]}',
+    b'{"jsonrpc":"2.0","id":1,"result":{},"extra":1}',
+    b'{"jsonrpc":"2.0","id":1,"result":{},"method":"ping"}',
+    b'{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}',
+    b'{"jsonrpc":"2.0","id":1,"method":"sampling/createMessage","params":{}}',
+    b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}',
+    b'[{"jsonrpc":"2.0","id":1,"result":{}}]',
+]
+
+
+@pytest.mark.parametrize("body", ANSWERS)
+def test_an_answer_is_read_as_the_sdk_reads_it(body: bytes) -> None:
+    expected = read_as_the_sdk_does(body)
+    assert read_lean(body) == expected
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return
+    assert read_lean(text) == expected  # an SSE event's data
+
+
+def test_a_plain_result_skips_the_adapter() -> None:
+    """The point of `parse_message`: a plain result is read without the SDK's four-way message trial."""
+    result = parse_message(ANSWERS[0], "Failed")
+    assert result == {"content": [{"type": "text", "text": "hi"}], "isError": False}
+
+
+def the_sdk_request(params: dict[str, Any]) -> dict[str, Any]:
+    request = CallToolRequest.model_validate({"method": "tools/call", "params": params})
+    return request.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def agent_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Params as the hub's pipeline holds them: the agent's, validated and dumped by the SDK's model."""
+    return the_sdk_request(params)["params"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"name": "echo", "arguments": {"text": "hi", "none": None, "list": [None, 1]}},
+        {"name": "echo"},
+        {"name": "echo", "arguments": {}, "_meta": {"trace": {"id": 1, "gone": None}}},
+        {"name": "echo", "task": {"ttl": 1000}},
+        {"name": "echo", "inputResponses": {"a": {"action": "accept", "content": {}}}, "requestState": "s"},
+    ],
+    ids=["arguments", "name-only", "meta", "task", "input-responses"],
+)
+def test_the_hubs_params_are_sent_as_the_sdk_dumps_them(params: dict[str, Any]) -> None:
+    held = agent_params(params)
+    data = request_data(held)
+    assert data == the_sdk_request(held)
+    assert data["params"].get("arguments") is held.get("arguments")  # taken as they are, not dumped again
+    data["params"].setdefault("_meta", {})["stamped"] = True  # what the SDK's stamp does to them
+    assert "stamped" not in held.get("_meta", {})
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"name": "echo", "unknown": 1},
+        {"name": "echo", "_meta": None},
+        {"name": "echo", "arguments": None},
+    ],
+    ids=["unknown-field", "null-meta", "null-arguments"],
+)
+def test_other_params_are_dumped_by_the_sdks_model(params: dict[str, Any]) -> None:
+    assert request_data(params) == the_sdk_request(params)
+
+
+def test_params_the_sdks_model_refuses_are_refused_alike() -> None:
+    with pytest.raises(ValidationError):
+        request_data({"name": 5})
