@@ -31,7 +31,6 @@ tests/hub/transports/test_lean_tool_calls.py compares both answers, byte for byt
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -60,12 +59,16 @@ from mcp_types import LOG_LEVEL_META_KEY, RequestId
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
+from hub.core import json_text
 from hub.transports.mcp_server import VirtualMcpServer
 
 _ENVELOPE_KEYS: Final = frozenset(("jsonrpc", "id", "method", "params"))
 _PARAM_HEADER_PREFIX: Final = MCP_PARAM_HEADER_PREFIX.lower()
 KEEPALIVE_S: float = 15.0  # the SDK's `_SSE_PING_INTERVAL`: silence longer than this commits to SSE
 _DECLARED_MAX = 4096  # tools whose header declarations are remembered; beyond, the memory starts over
+_ENVELOPES_MAX = 256  # client envelopes whose typed form is remembered; beyond, the memory starts over
+_ENVELOPE_TEXT = json_text.encoder()  # keeps key order; true, 1 and 1.0 stay apart
+_REPLY_TEXT = json_text.encoder()
 WATCH_AFTER_S = 0.25  # a call still running after this gets a task watching for disconnects (and keepalives)
 _SSE_HEADERS: Final = [
     (b"content-type", b"text/event-stream"),
@@ -125,6 +128,7 @@ class LeanToolCalls:
         self._security = TransportSecurityMiddleware(security)
         self._tg: TaskGroup | None = None
         self._declared: dict[tuple[str, str], tuple[Mapping[str, Any], bool]] = {}
+        self._envelopes: dict[tuple[str, str, str], Connection] = {}
 
     def attach(self, tg: TaskGroup | None) -> None:
         """The task group that runs the watchers of long calls (the endpoints' own); None when it ends."""
@@ -143,7 +147,7 @@ class LeanToolCalls:
             request_id=request_id,
             message_metadata=ServerMessageMetadata(request_context=request),
         )
-        connection = Connection.from_envelope(route.protocol_version, route.client_info, route.client_capabilities)
+        connection = self._connection(route)
         answer = _Answer(send)
         reply: dict[str, Any] | None = None
         with anyio.CancelScope() as call:
@@ -179,6 +183,31 @@ class LeanToolCalls:
         if not isinstance(route, InboundModernRoute) or self._param_headers_refused(server, message, request):
             return None
         return route
+
+    def _connection(self, route: InboundModernRoute) -> Connection:
+        """`Connection.from_envelope` for this request, its typed client facts remembered per envelope.
+
+        `from_envelope` validates the client info and capabilities into pydantic models on every
+        request, and a client sends the same ones every time: three validators a call, each cold in
+        the CPU's caches by the next call (docs/performance.md). The connection itself stays per
+        request (its state and exit stack are the request's); only the models are shared, and nothing
+        writes to them.
+        """
+        version, info, capabilities = route.protocol_version, route.client_info, route.client_capabilities
+        try:
+            key = (version, _ENVELOPE_TEXT(info), _ENVELOPE_TEXT(capabilities))
+        except (TypeError, ValueError, RecursionError):  # not JSON: nothing to remember it by
+            return Connection.from_envelope(version, info, capabilities)
+        known = self._envelopes.get(key)
+        if known is None:
+            if len(self._envelopes) >= _ENVELOPES_MAX:
+                self._envelopes.clear()
+            known = self._envelopes[key] = Connection.from_envelope(version, info, capabilities)
+        # What `from_envelope` does with its typed facts: a ready connection without a back-channel.
+        connection = Connection(known.outbound, protocol_version=version, client_params=known.client_params)
+        connection.client_capabilities = known.client_capabilities
+        connection.initialized.set()
+        return connection
 
     def _param_headers_refused(self, server: VirtualMcpServer, message: Mapping[str, Any], request: Request) -> bool:
         """The SDK's `Mcp-Param-*` check of a tools/call, with the virtual server's schema lookup."""
@@ -277,7 +306,7 @@ class _Answer:
             silence_s = KEEPALIVE_S
 
     async def finish(self, reply: dict[str, Any]) -> None:
-        body = json.dumps(reply, separators=(",", ":"))
+        body = _REPLY_TEXT(reply)
         if self.streaming:
             event = f"event: message\r\ndata: {body}\r\n\r\n".encode()
             await self._send({"type": "http.response.body", "body": event, "more_body": False})

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from uuid import uuid4
 
 import anyio
@@ -136,7 +136,7 @@ class McpEndpoints:
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
         CALLER.set(principal)
-        scope["user"] = AuthenticatedUser(AccessToken(token=principal.key_id, client_id=principal.agent, scopes=[]))
+        scope["user"] = _user(principal.key_id, principal.agent)
         if parts[1] == "mcp" and scope["method"] == "GET":  # the handshake era's standalone stream
             async with self._streams.watch(request, parts[0], principal, receive, send) as (receive, send):
                 await endpoint.sessions.handle_request(scope, receive, send)
@@ -323,6 +323,12 @@ class _ResumableSessions(StreamableHTTPSessionManager):
             self._session_owners[session_id] = requestor
         self._server_instances[session_id] = transport
         return transport
+
+
+@lru_cache(maxsize=4096)
+def _user(key_id: str, agent: str) -> AuthenticatedUser:
+    """An agent's key as the SDK's auth context reads it (`scope["user"]`), made once: its token is a pydantic model."""
+    return AuthenticatedUser(AccessToken(token=key_id, client_id=agent, scopes=[]))
 
 
 def _security_settings(config: ServerConfig) -> TransportSecuritySettings:

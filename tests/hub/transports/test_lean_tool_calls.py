@@ -20,6 +20,9 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import _streamable_http_modern
+from mcp.server.connection import Connection
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.inbound import InboundModernRoute
 from mcp_types import TextContent
 
 from hub.transports import lean_tool_calls
@@ -266,3 +269,47 @@ async def test_a_long_silent_call_commits_to_sse_with_pings_alike(
 
 def _client(url: str, http: httpx2.AsyncClient, **client_args: Any) -> Client:
     return Client(streamable_http_client(url, http_client=http), mode=MODERN, **client_args)
+
+
+def facts(connection: Any) -> tuple[Any, ...]:
+    """What a handler can learn from a request's connection about its client."""
+    params, capabilities = connection.client_params, connection.client_capabilities
+    return (
+        connection.protocol_version,
+        None if params is None else params.model_dump_json(by_alias=True),  # JSON: true and 1 differ
+        None if capabilities is None else capabilities.model_dump_json(by_alias=True),
+        connection.initialized.is_set(),
+        type(connection.outbound),
+        connection.session_id,
+        connection.state,
+    )
+
+
+@pytest.mark.parametrize(
+    ("info", "capabilities"),
+    [
+        ({"name": "client", "version": "1.0"}, {}),
+        (None, {"sampling": {}}),
+        ({"name": "client"}, {}),  # no version: not client info, so no client params either
+        ("not-an-object", {"elicitation": {"form": {}}}),
+        ({"name": "client", "version": "1.0"}, "not-an-object"),
+        ({"name": "client", "version": "1.0", "title": "A client"}, {"experimental": {"x": {"flag": True}}}),
+    ],
+    ids=["full", "no-info", "info-without-version", "info-not-an-object", "capabilities-not-an-object", "extras"],
+)
+def test_a_remembered_envelope_gives_what_from_envelope_gives(info: Any, capabilities: Any) -> None:
+    lean = LeanToolCalls(TransportSecuritySettings())
+    route = InboundModernRoute(MODERN, info, capabilities)
+    expected = facts(Connection.from_envelope(MODERN, info, capabilities))
+    first, second = lean._connection(route), lean._connection(route)
+    assert facts(first) == facts(second) == expected
+    assert first is not second and first.state is not second.state  # per request, as before
+    assert first.client_params is second.client_params  # the typed facts are remembered
+
+
+def test_envelopes_that_differ_only_in_json_types_are_told_apart() -> None:
+    lean = LeanToolCalls(TransportSecuritySettings())
+    for flag in (True, 1, 1.0, "1", None):
+        capabilities = {"experimental": {"x": {"flag": flag}}}
+        connection = lean._connection(InboundModernRoute(MODERN, {"name": "c", "version": "1"}, capabilities))
+        assert facts(connection) == facts(Connection.from_envelope(MODERN, {"name": "c", "version": "1"}, capabilities))
