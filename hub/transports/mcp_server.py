@@ -170,6 +170,7 @@ class VirtualMcpServer:
             cache_hints=_PRIVATE_NO_CACHE,
             get_tool_input_schema=self.header_checked_schema,
         )
+        self._stamp = self.server.server_info_stamp  # the SDK's 2026-07-28 `serverInfo` stamp, made once
         if not _tracing():
             self.server.middleware = []  # the SDK's span middleware, which is a no-op without a tracer provider
         self.server.add_notification_handler("notifications/initialized", types.NotificationParams, self._initialized)
@@ -268,7 +269,9 @@ class VirtualMcpServer:
         except Exception as exc:
             raise as_mcp_error(exc) from exc
 
-        return _for_era(ctx, _unstamped(result))
+        return _for_era(
+            ctx, _stamped(result, self._stamp if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else None)
+        )
 
     async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Any:
         return await self._forward(ctx, "tools/call", params)
@@ -310,20 +313,26 @@ def _connection_of(ctx: ServerRequestContext[Any]) -> Connection:
     return ctx.session._connection
 
 
-def _unstamped(result: dict[str, Any]) -> dict[str, Any]:
-    """The upstream's result without its `serverInfo` stamp, so the SDK stamps the virtual server's.
+def _stamped(result: dict[str, Any], stamp: dict[str, Any] | None) -> dict[str, Any]:
+    """The upstream's result with the virtual server's `serverInfo` stamp instead of the upstream's (None: none).
 
     A 2026-07-28 upstream stamps its own name on every result, and the SDK keeps a stamp the
     handler returns: agents saw the upstream's name on its tools' results and the virtual server's
-    on the rest.
+    on the rest. The SDK stamps a result that has none with a deep copy of its server's info, made
+    per call; the handler's `stamp` is that copy made once. The SDK's result check dumps the
+    result anew, so the wire never shares it.
     """
-    meta = result.get("_meta")
-    if isinstance(meta, dict) and types.SERVER_INFO_META_KEY in meta:
-        rest = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
-        if rest:
-            result["_meta"] = rest
-        else:
-            del result["_meta"]
+    meta = result.pop("_meta", None)
+    if isinstance(meta, dict):
+        meta = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
+        if stamp is not None:
+            meta[types.SERVER_INFO_META_KEY] = stamp
+        if meta:
+            result["_meta"] = meta
+    elif meta is not None:  # a `_meta` of another shape is the handler's own: the SDK leaves it too
+        result["_meta"] = meta
+    elif stamp is not None:
+        result["_meta"] = {types.SERVER_INFO_META_KEY: stamp}
     return result
 
 
