@@ -394,7 +394,7 @@ def read_as_the_sdk_does(data: bytes | str) -> tuple[str, str]:
     try:
         message = jsonrpc_message_adapter.validate_json(data, by_name=False)
     except ValidationError:
-        return ("parse-error", "")
+        return ("error", f"{PARSE_ERROR} Failed")
     if isinstance(message, JSONRPCResponse):
         return ("result", repr(dict(message.result)))
     return ("message", repr(message))
@@ -404,8 +404,7 @@ def read_lean(data: bytes | str) -> tuple[str, str]:
     try:
         message = parse_message(data, "Failed")
     except MCPError as exc:
-        assert exc.code == PARSE_ERROR and exc.message.startswith("Failed: ")
-        return ("parse-error", "")
+        return ("error", f"{exc.code} {exc.message.split(':')[0]}")
     if isinstance(message, dict):
         return ("result", repr(message))
     if isinstance(message, JSONRPCResponse):  # one the adapter read after all (an extra member, say)

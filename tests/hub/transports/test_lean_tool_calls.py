@@ -303,7 +303,8 @@ def test_a_remembered_envelope_gives_what_from_envelope_gives(info: Any, capabil
     expected = facts(Connection.from_envelope(MODERN, info, capabilities))
     first, second = lean._connection(route), lean._connection(route)
     assert facts(first) == facts(second) == expected
-    assert first is not second and first.state is not second.state  # per request, as before
+    assert first is not second  # per request, as before
+    assert first.state is not second.state
     assert first.client_params is second.client_params  # the typed facts are remembered
 
 
