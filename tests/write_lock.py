@@ -50,8 +50,9 @@ async def release_after(release: Callable[[], None], delay_s: float) -> None:
     release()
 
 
-async def insert_waiting(database: Database, table: str) -> None:
-    """Return once an insert into `table` waits for the lock: PostgreSQL shows it; on SQLite, after a pause."""
+async def insert_waiting(database: Database, table: str, statement: str = "INSERT INTO") -> None:
+    """Return once an insert into `table` (or another `statement`) waits for the lock: PostgreSQL shows it;
+    on SQLite, after a pause."""
     url = database.url
     if url.get_backend_name() == "sqlite":
         await anyio.sleep(SQLITE_PAUSE_S)
@@ -60,9 +61,10 @@ async def insert_waiting(database: Database, table: str) -> None:
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
         " AND wait_event_type = 'Lock' AND query ILIKE %s"
     )
-    async with await psycopg.AsyncConnection.connect(_psycopg_url(database)) as pg:
+    # Autocommit: in a transaction, PostgreSQL would show the same snapshot of pg_stat_activity on every poll.
+    async with await psycopg.AsyncConnection.connect(_psycopg_url(database), autocommit=True) as pg:
         while True:
-            row = await (await pg.execute(query, (f"INSERT INTO {table}%",))).fetchone()
+            row = await (await pg.execute(query, (f"{statement} {table}%",))).fetchone()
             if row is not None and row[0] > 0:
                 return
             await anyio.sleep(0.02)
