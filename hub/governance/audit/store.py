@@ -11,6 +11,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, cast
 
+import anyio.lowlevel
 from sqlalchemy import Dialect, Table, and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,7 +19,7 @@ from sqlalchemy.sql import Select
 
 from hub.errors import InvalidParamsError
 from hub.governance.audit.record import AuditRecord, payload_text
-from hub.storage.engine import Database
+from hub.storage.engine import Database, uninterrupted
 from hub.storage.tables import AuditRow
 
 PAGE_SIZE = 1000
@@ -185,17 +186,37 @@ async def oldest_first(database: Database, where: AuditFilter) -> AsyncIterator[
         after = (rows[-1].ts, rows[-1].id)
 
 
+RETENTION_CHUNK = 5000
+"""Records one retention transaction deletes at most, so that each finishes in moments."""
+
+
 async def delete_before(database: Database, cutoff: datetime) -> int:
-    """Retention: delete each chain's records up to its last one older than `cutoff` (always a prefix)."""
-    deleted = 0
+    """Retention: delete each chain's records up to its last one older than `cutoff` (always a prefix).
+
+    In transactions of at most `RETENTION_CHUNK` records, oldest first, each `uninterrupted()`: a
+    shutdown waits for the one under way and stops before the next. A large delete cut off
+    mid-statement would leave the engine's connection wedged on aiosqlite, and the audit writer's
+    last flush behind it.
+    """
     async with database.transaction() as session:
         heads = (
             await session.execute(
-                select(AuditRow.chain, func.max(AuditRow.seq)).where(AuditRow.ts < cutoff).group_by(AuditRow.chain)
+                select(AuditRow.chain, func.min(AuditRow.seq), func.max(AuditRow.seq))
+                .where(AuditRow.ts < cutoff)
+                .group_by(AuditRow.chain)
             )
         ).all()
-        for chain, seq in heads:
-            result = await session.execute(delete(AuditRow).where(AuditRow.chain == chain, AuditRow.seq <= seq))
+    deleted = 0
+    for chain, first, last in heads:
+        upto = first - 1
+        while upto < last:
+            await anyio.lowlevel.checkpoint()  # a shutdown takes effect here, between transactions
+            upto = min(last, upto + RETENTION_CHUNK)
+            with uninterrupted():
+                async with database.transaction() as session:
+                    result = await session.execute(
+                        delete(AuditRow).where(AuditRow.chain == chain, AuditRow.seq <= upto)
+                    )
             deleted += int(getattr(result, "rowcount", 0) or 0)
     return deleted
 

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
-from hub.governance.audit import AuditEntry, Auditor
+from hub.governance.audit import AuditEntry, Auditor, store
 from hub.governance.audit.store import delete_before, record_of
 from hub.governance.audit.verify import verify_chains
 from hub.storage.engine import Database
 from hub.storage.tables import AuditRow
+from tests.write_lock import held_write_lock, insert_waiting, release_after
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +135,62 @@ async def test_a_running_auditor_applies_retention_and_the_rest_still_verifies(
     [report] = await verify_chains(database)
     assert report.broken is None
     assert (report.first_seq, report.last_seq) == (3, 6)
+
+
+async def age(database: Database, upto_seq: int) -> None:
+    """Make the records up to `upto_seq` 40 days old (their hashes no longer match: retention must take them)."""
+    async with database.transaction() as session:
+        await session.execute(
+            update(AuditRow).where(AuditRow.seq <= upto_seq).values(ts=datetime.now(UTC) - timedelta(days=40))
+        )
+
+
+async def test_retention_deletes_a_long_prefix_a_few_records_per_transaction(
+    database: Database, make_auditor: Callable[..., Auditor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "RETENTION_CHUNK", 3)
+    await record_many(make_auditor(), 12)
+    await age(database, 10)
+    deletes: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            deletes.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        deleted = await delete_before(database, datetime.now(UTC) - timedelta(days=30))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    [report] = await verify_chains(database)
+    assert deleted == 10
+    assert len(deletes) == 4  # 3 + 3 + 3 + 1
+    assert report.broken is None
+    assert (report.records, report.first_seq, report.last_seq) == (2, 11, 12)
+
+
+async def test_a_shutdown_during_retention_lets_the_transaction_under_way_finish_and_stops(
+    database: Database, make_auditor: Callable[..., Auditor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One delete of the whole prefix, cut off mid-statement, was rolled back; on SQLite it could
+    # also leave the engine's connection wedged, so that the next write never finished.
+    monkeypatch.setattr(store, "RETENTION_CHUNK", 3)
+    await record_many(make_auditor(), 10)
+    await age(database, 9)
+    retention = anyio.CancelScope()
+
+    async def retain() -> None:
+        with retention:
+            await delete_before(database, datetime.now(UTC) - timedelta(days=30))
+
+    with anyio.fail_after(TIMEOUT):
+        with held_write_lock(database, AuditRow.__tablename__) as release:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(retain)
+                await insert_waiting(database, AuditRow.__tablename__, "DELETE FROM")
+                tg.start_soon(release_after, release, 0.3)  # the stop begins while the first delete waits
+                retention.cancel()
+        assert [row.seq for row in await rows(database)] == [4, 5, 6, 7, 8, 9, 10]
+        with anyio.fail_after(3):  # the engine still writes
+            await record_many(make_auditor(), 1)
+    assert [row.seq for row in await rows(database)] == [4, 5, 6, 7, 8, 9, 10, 11]
