@@ -6,8 +6,8 @@ bookkeeping, a request model dumped and a result validated on the way (about 1 m
 per call, see docs/performance.md). This path sends the very request the SDK would, over a
 keep-alive pool of its own (connectors/mcp/http1.py):
 
-- the body is the SDK's: the request model's wire dump (`request_data`), stamped by the session's own
-  per-request stamp (at 2026-07-28: `_meta` protocol version, client info and capabilities, log
+- the body is the SDK's: the request model's wire dump (`request_data`), stamped by the session's
+  own per-request stamp (at 2026-07-28: `_meta` protocol version, client info and capabilities, log
   level), with the W3C trace context injected like the dispatcher does;
 - the headers are the SDK transport's: `Accept`, `Content-Type`, `MCP-Protocol-Version` (and at
   2026-07-28 `Mcp-Method`, `Mcp-Name` and the `Mcp-Param-*` mirrors of `x-mcp-header` arguments: the
@@ -17,7 +17,8 @@ keep-alive pool of its own (connectors/mcp/http1.py):
 - the answer is read like the SDK transport reads it: a JSON body or an SSE stream (whose log and
   list-changed notifications reach the same callbacks the SDK client has), parsed as the SDK's
   JSON-RPC adapter parses it (`parse_message`), validated by the same result check; HTTP and
-  JSON-RPC failures become the same `MCPError`s, so `upstream_failures` maps both paths to the same HubErrors.
+  JSON-RPC failures become the same `MCPError`s, so `upstream_failures` maps both paths to the
+  same HubErrors.
 
 Taken only when it cannot differ: the agent asked for no progress. At 2026-07-28 (stateless HTTP, no
 session id, no server-to-client requests) a call stands alone; cancellation and deadlines close the

@@ -67,8 +67,7 @@ _PARAM_HEADER_PREFIX: Final = MCP_PARAM_HEADER_PREFIX.lower()
 KEEPALIVE_S: float = 15.0  # the SDK's `_SSE_PING_INTERVAL`: silence longer than this commits to SSE
 _DECLARED_MAX = 4096  # tools whose header declarations are remembered; beyond, the memory starts over
 _ENVELOPES_MAX = 256  # client envelopes whose typed form is remembered; beyond, the memory starts over
-_ENVELOPE_TEXT = json_text.encoder()  # keeps key order; true, 1 and 1.0 stay apart
-_REPLY_TEXT = json_text.encoder()
+_JSON_TEXT = json_text.encoder()
 WATCH_AFTER_S = 0.25  # a call still running after this gets a task watching for disconnects (and keepalives)
 _SSE_HEADERS: Final = [
     (b"content-type", b"text/event-stream"),
@@ -195,7 +194,7 @@ class LeanToolCalls:
         """
         version, info, capabilities = route.protocol_version, route.client_info, route.client_capabilities
         try:
-            key = (version, _ENVELOPE_TEXT(info), _ENVELOPE_TEXT(capabilities))
+            key = (version, _JSON_TEXT(info), _JSON_TEXT(capabilities))  # as text: true, 1 and 1.0 stay apart
         except (TypeError, ValueError, RecursionError):  # not JSON: nothing to remember it by
             return Connection.from_envelope(version, info, capabilities)
         known = self._envelopes.get(key)
@@ -306,7 +305,7 @@ class _Answer:
             silence_s = KEEPALIVE_S
 
     async def finish(self, reply: dict[str, Any]) -> None:
-        body = _REPLY_TEXT(reply)
+        body = _JSON_TEXT(reply)
         if self.streaming:
             event = f"event: message\r\ndata: {body}\r\n\r\n".encode()
             await self._send({"type": "http.response.body", "body": event, "more_body": False})
