@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import (
@@ -53,6 +54,9 @@ STARTUP_TIMEOUT = 30.0
 
 STOP_TIMEOUT = 10.0
 """Seconds a process gets to exit after SIGTERM (before SIGKILL), and the hub to shut down."""
+
+LOG_TAIL_LINES = 40
+"""Lines of a hub or server process's log that a failing test shows."""
 
 TRANSPORTS = ["http-legacy", "http-2026", "sse", "stdio-bridge"]
 """Streamable HTTP in the handshake era and in 2026-07-28, legacy HTTP+SSE, and `hub stdio --url` as a subprocess."""
@@ -131,29 +135,45 @@ def start_upstream(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ab
     return start
 
 
+def log_tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a process's log, headed by its name: printed, pytest shows them when a test fails."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join([f"--- the last {lines} lines of {log.name} ---", *text.splitlines()[-lines:]])
+
+
 @contextmanager
 def _serve_process(*args: str, cwd: Path | None = None, ready: bool = False) -> Iterator[str]:
     """Run `python *args`, a server that prints `LISTENING <url>` first, in its own process group.
 
     Yields the URL (after `/ready` answers 200, with `ready=True`); the group is stopped at the end.
-    For synchronous tests that drive other programs (node, the conformance suite) against it.
+    For synchronous tests that drive other programs (node, the conformance suite) against it. Its
+    log goes to a temporary file, whose last lines are printed if the test fails.
     """
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-        cwd=cwd,
-    )
+    fd, name = tempfile.mkstemp(prefix="serve-", suffix=".log")
+    log = Path(name)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            stdout=subprocess.PIPE,
+            stderr=fd,
+            text=True,
+            start_new_session=True,
+            cwd=cwd,
+        )
+    finally:
+        os.close(fd)  # the process has its own copy
+    failed = False
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # bounded: the process either prints it or exits
-        assert line.startswith("LISTENING "), f"{args[0]} did not start: {line!r}"
+        assert line.startswith("LISTENING "), f"{args[0]} did not start: {line!r}"  # its log follows
         url = line.split()[1]
         if ready:
             _wait_ready(url)
         yield url
+    except BaseException:
+        failed = True
+        raise
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -163,6 +183,9 @@ def _serve_process(*args: str, cwd: Path | None = None, ready: bool = False) -> 
             proc.wait(timeout=STOP_TIMEOUT)
         if proc.stdout is not None:
             proc.stdout.close()
+        if failed:
+            print(log_tail(log))
+        log.unlink(missing_ok=True)
 
 
 def _wait_ready(url: str) -> None:

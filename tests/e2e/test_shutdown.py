@@ -13,6 +13,8 @@ import anyio
 import httpx2
 import pytest
 
+from tests.conftest import log_tail
+
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,13 +67,15 @@ virtual_servers: [{{name: echo, include: [{{upstream: echo}}]}}]
 agents: [{{name: a, keys: [{{key: "{KEY}"}}], servers: [{{server: echo}}]}}]
 """
     )
-    hub = await anyio.open_process(
-        [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        cwd=tmp_path,
-    )
+    log = tmp_path / "hub.log"  # its last lines are printed once it has stopped: pytest shows them on a failure
+    with log.open("wb") as stderr:
+        hub = await anyio.open_process(
+            [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            start_new_session=True,
+            cwd=tmp_path,
+        )
     messages: list[dict[str, object]] = []
     try:
         with anyio.fail_after(30):
@@ -95,6 +99,7 @@ agents: [{{name: a, keys: [{{key: "{KEY}"}}], servers: [{{server: echo}}]}}]
         with anyio.CancelScope(shield=True):
             await hub.wait()
             await hub.aclose()
+        print(log_tail(log))
     assert messages[0]["method"] == "notifications/progress"
     assert messages[-1]["id"] == 1
     assert messages[-1]["result"]["content"][0]["text"] == "held"  # type: ignore[index]

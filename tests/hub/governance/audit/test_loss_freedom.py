@@ -31,6 +31,7 @@ from hub.config.model import HubConfig
 from hub.governance.audit.verify import verify_chains
 from hub.storage.engine import Database
 from hub.storage.tables import AuditRow
+from tests.conftest import log_tail
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +43,6 @@ MAX_CALLS = 400
 """Calls a burst makes at most (all workers together)."""
 BURST_TIMEOUT = 60.0
 STARTUP_TIMEOUT = 30.0
-LOG_LINES = 40
 
 
 def catalog() -> dict[str, Any]:
@@ -144,8 +144,7 @@ async def hub_process(config: Path) -> AsyncIterator[tuple[Process, str]]:
         with anyio.CancelScope(shield=True):
             await process.wait()
             await process.aclose()
-            lines = (await anyio.Path(log).read_text()).splitlines()
-            print(f"--- the last {LOG_LINES} lines of {log.name} ---", *lines[-LOG_LINES:], sep="\n")
+            print(log_tail(log))
 
 
 async def _listening_url(process: Process) -> str:
