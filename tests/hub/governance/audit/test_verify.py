@@ -100,15 +100,20 @@ async def test_a_removed_row_is_reported_as_a_gap(database: Database, make_audit
     assert (report.broken.expected, report.broken.found) == ("4", "5")
 
 
+async def age(database: Database, upto_seq: int) -> None:
+    """Make the records up to `upto_seq` 40 days old (their hashes no longer match: retention must take them)."""
+    async with database.transaction() as session:
+        await session.execute(
+            update(AuditRow).where(AuditRow.seq <= upto_seq).values(ts=datetime.now(UTC) - timedelta(days=40))
+        )
+
+
 async def test_retention_removes_a_prefix_and_the_rest_still_verifies(
     database: Database, make_auditor: Callable[..., Auditor]
 ) -> None:
     await record_many(make_auditor(), 10)
     stored = await rows(database)
-    old = datetime.now(UTC) - timedelta(days=40)
-    async with database.transaction() as session:  # age the first four records
-        await session.execute(update(AuditRow).where(AuditRow.seq <= 4).values(ts=old))
-    # ages changed, so their hashes no longer match; retention must remove exactly them
+    await age(database, 4)
     deleted = await delete_before(database, datetime.now(UTC) - timedelta(days=30))
     [report] = await verify_chains(database)
     assert deleted == 4
@@ -121,10 +126,7 @@ async def test_a_running_auditor_applies_retention_and_the_rest_still_verifies(
     database: Database, make_auditor: Callable[..., Auditor]
 ) -> None:
     await record_many(make_auditor(), 5)
-    async with database.transaction() as session:  # the first two records are now 40 days old
-        await session.execute(
-            update(AuditRow).where(AuditRow.seq <= 2).values(ts=datetime.now(UTC) - timedelta(days=40))
-        )
+    await age(database, 2)
     auditor = make_auditor(retention_days=30)
     with anyio.fail_after(TIMEOUT):
         async with auditor.running():
@@ -135,14 +137,6 @@ async def test_a_running_auditor_applies_retention_and_the_rest_still_verifies(
     [report] = await verify_chains(database)
     assert report.broken is None
     assert (report.first_seq, report.last_seq) == (3, 6)
-
-
-async def age(database: Database, upto_seq: int) -> None:
-    """Make the records up to `upto_seq` 40 days old (their hashes no longer match: retention must take them)."""
-    async with database.transaction() as session:
-        await session.execute(
-            update(AuditRow).where(AuditRow.seq <= upto_seq).values(ts=datetime.now(UTC) - timedelta(days=40))
-        )
 
 
 async def test_retention_deletes_a_long_prefix_a_few_records_per_transaction(
