@@ -225,7 +225,7 @@ class VirtualMcpServer:
     async def _list(self, ctx: ServerRequestContext[Any], kind: ItemKind, field: str) -> dict[str, Any]:
         _mark_audited(ctx)
         try:
-            return _for_era(ctx, {field: await self._pipeline.list_items(self._principal(ctx), self.name, kind)})
+            return self._for_era(ctx, {field: await self._pipeline.list_items(self._principal(ctx), self.name, kind)})
         except Exception as exc:
             raise as_mcp_error(exc) from exc
 
@@ -269,9 +269,25 @@ class VirtualMcpServer:
         except Exception as exc:
             raise as_mcp_error(exc) from exc
 
-        return _for_era(
-            ctx, _stamped(result, self._stamp if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else None)
-        )
+        return self._for_era(ctx, _unstamped(result))
+
+    def _for_era(self, ctx: ServerRequestContext[Any], result: dict[str, Any]) -> dict[str, Any]:
+        """A handler's result as its era has it: at 2026-07-28, complete and stamped (handshake era: as it is).
+
+        2026-07-28 results must say they are complete (`resultType`), and carry the server's
+        `serverInfo` stamp. The SDK stamps a result that has none, as here, with a deep copy of its
+        server's info made per call; `self._stamp` is that copy made once. The SDK's result check
+        dumps the result anew, so the wire never shares it.
+        """
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return result
+        result.setdefault("resultType", "complete")
+        meta = result.get("_meta")
+        if meta is None:
+            result["_meta"] = {types.SERVER_INFO_META_KEY: self._stamp}
+        elif isinstance(meta, dict) and meta.get(types.SERVER_INFO_META_KEY) is None:
+            result["_meta"] = {**meta, types.SERVER_INFO_META_KEY: self._stamp}
+        return result
 
     async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Any:
         return await self._forward(ctx, "tools/call", params)
@@ -313,31 +329,18 @@ def _connection_of(ctx: ServerRequestContext[Any]) -> Connection:
     return ctx.session._connection
 
 
-def _stamped(result: dict[str, Any], stamp: dict[str, Any] | None) -> dict[str, Any]:
-    """The upstream's result with the virtual server's `serverInfo` stamp instead of the upstream's (None: none).
+def _unstamped(result: dict[str, Any]) -> dict[str, Any]:
+    """The upstream's result without its `serverInfo` stamp, so that it carries the virtual server's.
 
     A 2026-07-28 upstream stamps its own name on every result, and the SDK keeps a stamp the
     handler returns: agents saw the upstream's name on its tools' results and the virtual server's
-    on the rest. The SDK stamps a result that has none with a deep copy of its server's info, made
-    per call; the handler's `stamp` is that copy made once. The SDK's result check dumps the
-    result anew, so the wire never shares it.
+    on the rest.
     """
-    meta = result.pop("_meta", None)
-    if isinstance(meta, dict):
-        meta = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
-        if stamp is not None:
-            meta[types.SERVER_INFO_META_KEY] = stamp
-        if meta:
-            result["_meta"] = meta
-    elif meta is not None:  # a `_meta` of another shape is the handler's own: the SDK leaves it too
-        result["_meta"] = meta
-    elif stamp is not None:
-        result["_meta"] = {types.SERVER_INFO_META_KEY: stamp}
-    return result
-
-
-def _for_era(ctx: ServerRequestContext[Any], result: dict[str, Any]) -> dict[str, Any]:
-    """2026-07-28 results must say they are complete; handshake-era upstreams and lists don't."""
-    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
-        result["resultType"] = "complete"
+    meta = result.get("_meta")
+    if isinstance(meta, dict) and types.SERVER_INFO_META_KEY in meta:
+        rest = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
+        if rest:
+            result["_meta"] = rest
+        else:
+            del result["_meta"]
     return result
