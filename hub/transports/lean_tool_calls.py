@@ -13,11 +13,12 @@ This path serves exactly those calls. It runs the SDK's own checks — Content-T
 (`TransportSecurityMiddleware`), Accept (`check_accept_headers`), duplicated routing headers, the
 modern classification ladder, the `Mcp-Param-*` comparison — and hands every request that any of
 them refuses back to the SDK transport, which answers it exactly as before. A request that passes
-goes through the SDK's kernel (`serve_one`: params validation, middleware and its OpenTelemetry
-span, result serialisation and `serverInfo` stamp) and its errors through the SDK's mapping
-(`modern_error_data`, `ERROR_CODE_HTTP_STATUS`). What differs is only the transport around it:
-the handler runs in this task, a disconnect cancels it, and a call still silent after the SDK's
-keepalive interval commits to an SSE answer with pings, as the SDK does.
+goes through the SDK's kernel (`ServerRunner.on_request`, as `serve_one` runs it: params
+validation, middleware and its OpenTelemetry span, result serialisation and `serverInfo` stamp)
+and its errors through the SDK's mapping (`modern_error_data`, `ERROR_CODE_HTTP_STATUS`). What
+differs is only the transport around it: the handler runs in this task, a disconnect cancels it,
+and a call still silent after the SDK's keepalive interval commits to an SSE answer with pings, as
+the SDK does.
 
 Watching for the disconnect (and for the keepalive) takes a task. Most calls are over long before
 either matters, and a task group per call cost about 50 µs of CPU (measured against a timer), so
@@ -38,7 +39,7 @@ from typing import Any, Final
 import anyio
 from anyio.abc import TaskGroup
 from mcp.server.connection import Connection
-from mcp.server.runner import modern_error_data, serve_one
+from mcp.server.runner import ServerRunner, modern_error_data
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp.shared.dispatcher import CallOptions
@@ -152,9 +153,7 @@ class LeanToolCalls:
         with anyio.CancelScope() as call:
             watcher = _Watcher(self._tg, answer, receive, call)
             try:
-                result = await serve_one(
-                    server.server, exchange, "tools/call", message["params"], connection=connection, lifespan_state={}
-                )
+                result = await _served(server, exchange, message["params"], connection)
                 reply = {"jsonrpc": "2.0", "id": request_id, "result": result}
             except Exception as exc:
                 error = modern_error_data(exc).model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -237,6 +236,22 @@ class LeanToolCalls:
         declares = find_invalid_x_mcp_header(schema) is None and next(_annotated_positions(schema), None) is not None
         self._declared[tool] = (schema, declares)
         return declares
+
+
+async def _served(
+    server: VirtualMcpServer, exchange: _QuietExchange, params: Mapping[str, Any], connection: Connection
+) -> dict[str, Any]:
+    """The SDK's `serve_one`, but for how it closes the call's connection.
+
+    `serve_one` unwinds `connection.exit_stack` inside a shielded, bounded cancel scope, for cleanup
+    callbacks a handler may have put there. The hub's handlers put none there, and an empty stack
+    closes without ever waiting, so no cancellation can cut it short. The scope cost about 20 µs a
+    call in a warm loop (docs/performance.md).
+    """
+    try:
+        return await ServerRunner(server.server, connection, {}).on_request(exchange, "tools/call", params)
+    finally:
+        await connection.exit_stack.aclose()
 
 
 class _Watcher:
