@@ -37,7 +37,6 @@ which the hub runs on (see STYLE.md, "Async with anyio").
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -65,7 +64,7 @@ from pydantic import ValidationError
 
 from connectors.keepalive import UPSTREAM_KEEPALIVE_S
 from connectors.mcp.http1 import Http1Client, HttpConnectionError, Response
-from connectors.mcp.lean_handshake import HandshakeSession
+from connectors.mcp.lean_handshake import HandshakeSession, check_call_result
 from connectors.mcp.transport import SessionIdTap
 from hub.config.model import StreamableHttpUpstreamConfig
 from hub.core import json_text
@@ -324,11 +323,7 @@ class LeanCalls:
 
     def _checked(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The result checks `ClientSession.send_request` makes (at the newest revision nothing is dropped)."""
-        ttl = raw.get("ttlMs")
-        if isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl < 0:
-            raw["ttlMs"] = 0
-        with contextlib.suppress(KeyError):  # a method the version's table lacks: the SDK skips the check too
-            _methods.validate_server_result("tools/call", self._version, raw)
+        check_call_result(self._version, raw)
         return raw
 
 

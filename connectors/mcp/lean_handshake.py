@@ -48,6 +48,21 @@ log = logging.getLogger(__name__)
 _ID_PREFIX = "hub-lean-"
 
 
+def check_call_result(version: str, raw: dict[str, Any]) -> None:
+    """What `ClientSession.send_request` checks of a tools/call result at `version`: `ttlMs`, then its shape.
+
+    A negative `ttlMs` becomes 0, as the SDK floors it. The SDK's check (`validate_server_result`)
+    validates the result, then dumps it and drops the dump; this runs only the validation, with the
+    SDK's own validator for the version's result (`_adapter`, private, `mcp` is pinned). Raises
+    ValidationError as that check does; a version whose table lacks tools/call is not checked, as
+    there.
+    """
+    _clamp_inbound_ttl(raw)
+    surface = _methods.SERVER_RESULTS.get(("tools/call", version))
+    if surface is not None:
+        _methods._adapter(surface).validate_python(raw, by_name=False)
+
+
 class HandshakeSession:
     """One SDK client's handshake-era session, as the lean path uses it."""
 
@@ -101,9 +116,7 @@ class HandshakeSession:
 
     def checked(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The result as `ClientSession.send_request` checks and trims it for tools/call."""
-        _clamp_inbound_ttl(raw)
-        with contextlib.suppress(KeyError):  # a method the version's table lacks: the SDK skips the check too
-            _methods.validate_server_result("tools/call", self._version, raw)
+        check_call_result(self._version, raw)
         foreign = _later_revision_fields("tools/call", self._version)
         if not foreign.isdisjoint(raw):
             raw = {key: value for key, value in raw.items() if key not in foreign}

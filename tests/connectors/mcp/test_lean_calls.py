@@ -20,6 +20,7 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp.client.session import _clamp_inbound_ttl  # private, `mcp` is pinned
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
@@ -32,9 +33,11 @@ from mcp_types import (
     TextContent,
     jsonrpc_message_adapter,
 )
+from mcp_types.methods import validate_server_result
 from pydantic import ValidationError
 
 from connectors.mcp.lean_calls import LeanCalls, parse_message, request_data
+from connectors.mcp.lean_handshake import check_call_result
 
 pytestmark = pytest.mark.anyio
 
@@ -501,3 +504,51 @@ def test_other_params_are_dumped_by_the_sdks_model(params: dict[str, Any]) -> No
 def test_params_the_sdks_model_refuses_are_refused_alike() -> None:
     with pytest.raises(ValidationError):
         request_data({"name": 5})
+
+
+def check_as_the_sdk_does(version: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`ClientSession.send_request`'s check of a result: the floor on `ttlMs`, then the version's validation."""
+    _clamp_inbound_ttl(raw)
+    try:
+        validate_server_result("tools/call", version, raw)
+    except KeyError:
+        pass
+    except ValidationError:
+        return ("refused", raw)
+    return ("taken", raw)
+
+
+def check_lean(version: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    try:
+        check_call_result(version, raw)
+    except ValidationError:
+        return ("refused", raw)
+    return ("taken", raw)
+
+
+CALL_RESULTS = [
+    {"content": [{"type": "text", "text": "hi"}]},
+    {"content": [{"type": "text", "text": "hi"}], "isError": True, "structuredContent": {"a": 1}},
+    {"content": [{"type": "text", "text": "hi"}], "ttlMs": -5, "resultType": "complete"},
+    {"content": [{"type": "text", "text": "hi"}], "ttlMs": True},
+    {"content": [{"type": "text", "text": "hi"}], "unknown": [1, 2]},
+    {"content": [{"type": "image", "data": "aGk=", "mimeType": "image/png"}]},
+    {"content": [{"type": "text"}]},
+    {"content": "hi"},
+    {"content": [{"type": "text", "text": "hi"}], "isError": "yes"},
+    {},
+    {"resultType": "input_required", "inputRequests": {}},
+]
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"])
+@pytest.mark.parametrize("result", CALL_RESULTS, ids=[f"result-{i}" for i in range(len(CALL_RESULTS))])
+def test_a_result_is_checked_as_the_sdk_client_checks_it(version: str, result: dict[str, Any]) -> None:
+    """Validation alone, with the SDK's validator, takes and refuses exactly what the SDK's check does."""
+    expected = check_as_the_sdk_does(version, json.loads(json.dumps(result)))
+    assert check_lean(version, json.loads(json.dumps(result))) == expected
+
+
+def test_both_outcomes_occur_among_the_checked_results() -> None:
+    outcomes = {check_lean("2026-07-28", json.loads(json.dumps(result)))[0] for result in CALL_RESULTS}
+    assert outcomes == {"taken", "refused"}
