@@ -29,7 +29,7 @@ import contextlib
 import contextvars
 import itertools
 import logging
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import mcp_types as types
@@ -40,6 +40,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import _ABANDON_WRITE_TIMEOUT, JSONRPCDispatcher  # private, `mcp` is pinned
 from mcp.shared.message import SessionMessage
 from mcp_types import methods as _methods
+from pydantic import TypeAdapter
 
 from connectors.mcp.transport import SessionIdTap
 
@@ -58,9 +59,16 @@ def check_call_result(version: str, raw: dict[str, Any]) -> None:
     there.
     """
     _clamp_inbound_ttl(raw)
+    validator = _call_result_validator(version)
+    if validator is not None:
+        validator.validate_python(raw, by_name=False)
+
+
+@cache
+def _call_result_validator(version: str) -> TypeAdapter[Any] | None:
+    """The SDK's validator of a tools/call result at `version`, found once per version, not on every call."""
     surface = _methods.SERVER_RESULTS.get(("tools/call", version))
-    if surface is not None:
-        _methods._adapter(surface).validate_python(raw, by_name=False)
+    return None if surface is None else _methods._adapter(surface)
 
 
 class HandshakeSession:
