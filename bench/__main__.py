@@ -3,7 +3,7 @@
     python -m bench                          # both eras, concurrency 1, 16 and 64
     python -m bench --modes 2026-07-28 --levels 1,16 --max-calls 500
     python -m bench profile --seconds 10     # py-spy on the hub under concurrency-16 load
-    python -m bench instructions --calls 300 # the hub's instructions per call (callgrind; steady under load)
+    python -m bench instructions --calls 300 # instructions per call, hub and upstream alone (callgrind)
     python -m bench rest --levels 1,16       # the REST connector versus calling the REST service directly
     python -m bench llm                      # the LLM layer vs the fake provider and LiteLLM's proxy
     python -m bench governance               # what auth, limits and audit add per call (bench/governance.py)
@@ -39,19 +39,37 @@ def _profile_command(args: argparse.Namespace) -> int:
 
 
 def _instructions_command(args: argparse.Namespace) -> int:
-    """Instructions the hub executes per tools/call, per era (one agent; bench/instructions.py)."""
+    """Instructions per tools/call, per era: the hub, and the upstream alone as the same run's baseline.
+
+    The baseline is the bench upstream answering the same client directly: a minimal server of the
+    official SDK. Both counts are the machine's speed taken out; their ratio is what carries over.
+    """
     if not instructions.available():
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
-    with processes.upstream() as upstream:
-        for mode in _modes(args):
-            out = processes.CACHE / f"callgrind-hub-{mode}"
-            for old in processes.CACHE.glob(f"{out.name}.*"):
-                old.unlink()
-            with processes.hub(upstream.url, mode, args.hub_root, not args.no_audit, instructions.wrapper(out)) as hub:
-                count = instructions.per_call(hub.pid, hub.url, hub.key, args.calls, out, mode)
-            print(f"{mode}: {count / 1e6:.3f} M instructions per tools/call ({args.calls} calls, {args.hub_root})")
+    for mode in _modes(args):
+        out = _fresh_dumps(f"callgrind-upstream-{mode}")
+        with processes.upstream(instructions.wrapper(out)) as upstream:
+            direct = instructions.per_call(upstream.pid, upstream.url, "", args.calls, out, mode)
+        out = _fresh_dumps(f"callgrind-hub-{mode}")
+        with (
+            processes.upstream() as upstream,
+            processes.hub(upstream.url, mode, args.hub_root, not args.no_audit, instructions.wrapper(out)) as hub,
+        ):
+            count = instructions.per_call(hub.pid, hub.url, hub.key, args.calls, out, mode)
+        print(
+            f"{mode}: hub {count / 1e6:.3f} M instructions per tools/call, the upstream alone {direct / 1e6:.3f} M,"
+            f" hub/upstream {count / direct:.2f} ({args.calls} calls, {args.hub_root})"
+        )
     return 0
+
+
+def _fresh_dumps(name: str) -> Path:
+    """Where callgrind writes a process's dumps (`name`.<pid>.<n>), the last run's removed."""
+    out = processes.CACHE / name
+    for old in processes.CACHE.glob(f"{name}.*"):
+        old.unlink()
+    return out
 
 
 def _rest_command(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
-"""Instructions a hub process executes per tools/call, counted by valgrind's callgrind.
+"""Instructions a process executes per tools/call, counted by valgrind's callgrind: the hub, or the upstream alone.
 
-CPU time per call swings by a third on the shared machine (other suites compete for the same two
-cores and caches); an instruction count does not. The hub runs under `valgrind --tool=callgrind`
+CPU time per call swings by a third within an hour on the shared machine, and by up to four times
+between days (the host's other guests compete for its cores and caches); an instruction count does
+not. The hub runs under `valgrind --tool=callgrind`
 with counting off; after a warm-up, counting is switched on for a window of calls (one agent, one
 call at a time), then for two idle windows as long as it. The first idle window catches the work
 the calls left behind (the audit log's batch insert); the second is the background alone (timers,
@@ -42,7 +43,10 @@ def wrapper(out: Path) -> list[str]:
 
 
 def per_call(pid: int, url: str, key: str, calls: int, out: Path, mode: str = "2026-07-28") -> float:
-    """Instructions per tools/call of the callgrind-run hub `pid` (module docstring); `mode`: the agent's era."""
+    """Instructions per tools/call of the callgrind-run process `pid` (module docstring); `mode`: the agent's era.
+
+    `url` is the hub's virtual server with the agent `key`, or the upstream itself (`key` empty: no header).
+    """
     anyio.run(_call, url, key, WARMUP_CALLS, mode)
     _control("--instr=on", pid)
     _control("--zero", pid)
@@ -60,7 +64,7 @@ def per_call(pid: int, url: str, key: str, calls: int, out: Path, mode: str = "2
 
 
 async def _call(url: str, key: str, calls: int, mode: str) -> None:
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     with anyio.fail_after(60 + calls * 2.0):  # bounded: ~50 ms a call under valgrind, a wide margin
         async with (
             httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60.0)) as http,

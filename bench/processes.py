@@ -48,11 +48,12 @@ class UpstreamProcess:
 
 
 @contextmanager
-def upstream() -> Iterator[UpstreamProcess]:
-    """Start `bench.upstream`; yield it once it accepts connections."""
-    with spawn([sys.executable, "-m", "bench.upstream"], CACHE / "upstream.log", stdout=subprocess.PIPE) as proc:
+def upstream(wrapper: list[str] | None = None) -> Iterator[UpstreamProcess]:
+    """Start `bench.upstream`; yield it once it accepts connections. `wrapper` prefixes the command."""
+    command = [*(wrapper or []), sys.executable, "-m", "bench.upstream"]
+    with spawn(command, CACHE / "upstream.log", stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
-        line = read_line(proc, timeout_s=20)
+        line = read_line(proc, timeout_s=300 if wrapper else 20)
         if not line.startswith("LISTENING "):
             raise RuntimeError(f"bench upstream did not start: {line!r} (see {CACHE / 'upstream.log'})")
         yield UpstreamProcess(proc.pid, line.split()[1])
