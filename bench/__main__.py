@@ -42,7 +42,8 @@ def _instructions_command(args: argparse.Namespace) -> int:
     """Instructions per tools/call, per era: the hub, and the upstream alone as the same run's baseline.
 
     The baseline is the bench upstream answering the same client directly: a minimal server of the
-    official SDK. Both counts are the machine's speed taken out; their ratio is what carries over.
+    official SDK. Neither count depends on the machine's speed, and their ratio carries over between
+    machines.
     """
     if not instructions.available():
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)

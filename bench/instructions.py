@@ -2,11 +2,11 @@
 
 CPU time per call swings by a third within an hour on the shared machine, and by up to four times
 between days (the host's other guests compete for its cores and caches); an instruction count does
-not. The hub runs under `valgrind --tool=callgrind`
-with counting off; after a warm-up, counting is switched on for a window of calls (one agent, one
-call at a time), then for two idle windows as long as it. The first idle window catches the work
-the calls left behind (the audit log's batch insert); the second is the background alone (timers,
-catalog polling), which is subtracted twice:
+not. The process runs under `valgrind --tool=callgrind` with counting off; after a warm-up,
+counting is switched on for a window of calls (one agent, one call at a time), then for two idle
+windows as long as it. The first idle window catches the work the calls left behind (the audit
+log's batch insert); the second is the background alone (timers, catalog polling), which is
+subtracted twice:
 
     per call = (calls window + idle window 1 - 2 x idle window 2) / calls
 
