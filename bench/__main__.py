@@ -49,10 +49,10 @@ def _instructions_command(args: argparse.Namespace) -> int:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
     for mode in _modes(args):
-        out = _fresh_dumps(f"callgrind-upstream-{mode}")
+        out = instructions.fresh_dumps(f"callgrind-upstream-{mode}")
         with processes.upstream(instructions.wrapper(out)) as upstream:
             direct = instructions.per_call(upstream.pid, upstream.url, "", args.calls, out, mode)
-        out = _fresh_dumps(f"callgrind-hub-{mode}")
+        out = instructions.fresh_dumps(f"callgrind-hub-{mode}")
         with (
             processes.upstream() as upstream,
             processes.hub(upstream.url, mode, args.hub_root, not args.no_audit, instructions.wrapper(out)) as hub,
@@ -63,14 +63,6 @@ def _instructions_command(args: argparse.Namespace) -> int:
             f" hub/upstream {count / direct:.2f} ({args.calls} calls, {args.hub_root})"
         )
     return 0
-
-
-def _fresh_dumps(name: str) -> Path:
-    """Where callgrind writes a process's dumps (`name`.<pid>.<n>), the last run's removed."""
-    out = processes.CACHE / name
-    for old in processes.CACHE.glob(f"{name}.*"):
-        old.unlink()
-    return out
 
 
 def _rest_command(args: argparse.Namespace) -> int:

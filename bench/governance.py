@@ -97,9 +97,7 @@ def run_instructions(calls: int) -> int:
     counts: dict[str, float] = {}
     with processes.upstream() as upstream:
         for name in ("bare", "governed"):
-            out = processes.CACHE / f"callgrind-{name}"
-            for old in processes.CACHE.glob(f"{out.name}.*"):
-                old.unlink()
+            out = instructions.fresh_dumps(f"callgrind-{name}")
             with _hub(upstream.url, "2026-07-28", name, instructions.wrapper(out), ready_s=300) as hub:
                 counts[name] = instructions.per_call(hub.pid, hub.url, hub.key, calls, out)
     bare, governed = counts["bare"], counts["governed"]

@@ -27,6 +27,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from bench.load import ARGUMENTS
+from bench.processes import CACHE
 
 WARMUP_CALLS = 30
 CONTROL_TIMEOUT_S = 120.0
@@ -35,6 +36,14 @@ VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
 
 def available() -> bool:
     return shutil.which("valgrind") is not None and shutil.which("callgrind_control") is not None
+
+
+def fresh_dumps(name: str) -> Path:
+    """Where callgrind is to write a process's dumps (`name`.<pid>.<n> in the bench cache), the last run's removed."""
+    out = CACHE / name
+    for old in CACHE.glob(f"{name}.*"):
+        old.unlink()
+    return out
 
 
 def wrapper(out: Path) -> list[str]:
